@@ -1,0 +1,35 @@
+# smshook — see README.md. `make run` and `make test` set up everything on a fresh Debian machine.
+SWIFT ?= swift
+CONFIG ?= debug
+SWIFT_FLAGS ?=
+BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)/smshook
+
+.PHONY: all deps build build-release run test bench-redis clean
+
+all: build
+
+deps:
+	@ops/scripts/deps.sh
+
+build: deps
+	$(SWIFT) build -c $(CONFIG) $(SWIFT_FLAGS)
+
+build-release: deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+## The service on :8080, with a local Redis (data in .data/) unless REDIS_URL is set.
+run: build
+	@ops/scripts/run.sh "$(BIN)"
+
+## Every test, against a throwaway redis-server on a free loopback port.
+test: deps
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	ops/scripts/with-redis.sh $(SWIFT) test --skip-build --parallel $(SWIFT_FLAGS)
+
+## The Redis client against redis-benchmark, in the same run.
+bench-redis: deps
+	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
+	ops/scripts/bench-redis.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook"
+
+clean:
+	rm -rf .build

@@ -1,0 +1,16 @@
+#ifndef SMSHOOK_CHIREDIS_SHIM_H
+#define SMSHOOK_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#include <poll.h>
+#include <errno.h>
+
+/// errno of the calling thread, read right after a failed hiredis call.
+static inline int chiredis_errno(void) { return errno; }
+
+/// True when an idle connection has something to read (EOF, error or stray bytes): it is no longer usable.
+static inline int chiredis_idle_socket_is_stale(int fd) {
+    struct pollfd p = { .fd = fd, .events = POLLIN, .revents = 0 };
+    int n = poll(&p, 1, 0);
+    return n != 0;
+}
+#endif

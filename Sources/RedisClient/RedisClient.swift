@@ -1,0 +1,88 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// A Redis client for many concurrent tasks: a few multiplexed connections, each pipelining every command queued
+/// while the previous round trip was under way. Run it in a `ServiceGroup` so shutdown closes its connections.
+public final class RedisClient: Service, Sendable {
+    public let configuration: RedisConfiguration
+    private let connections: [RedisConnection]
+    private let counter = Atomic<Int>(0)
+    private let logger: Logger
+
+    public init(configuration: RedisConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.connections = (0..<configuration.connections).map {
+            RedisConnection(configuration: configuration, logger: logger, name: "redis-io-\($0)")
+        }
+    }
+
+    private var connection: RedisConnection {
+        if self.connections.count == 1 { return self.connections[0] }
+        let n = self.counter.wrappingAdd(1, ordering: .relaxed).oldValue
+        return self.connections[n % self.connections.count]
+    }
+
+    /// Sends one command; an error reply is thrown as `RedisError` (`.server`).
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RedisReply {
+        try await self.connection.send(command)
+    }
+
+    @discardableResult
+    public func send(_ arguments: RedisArgument...) async throws -> RedisReply {
+        try await self.connection.send(RedisCommand(arguments))
+    }
+
+    /// Sends commands in one round trip; replies come back in order, error replies as `.error` values.
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
+        try await self.connection.execute(commands)
+    }
+
+    /// Runs a script by SHA (`EVALSHA`). On `NOSCRIPT` (after a Redis restart or `SCRIPT FLUSH`) it loads the
+    /// script and retries in the same round trip.
+    public func evaluate(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) async throws
+        -> RedisReply
+    {
+        let call = RedisCommand(["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)] + keys + arguments)
+        let connection = self.connection
+        let reply = try await connection.execute([call])[0]
+        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+            self.logger.debug("script not cached by redis; loading", metadata: ["redis.script": "\(script.sha1)"])
+            let load = RedisCommand("SCRIPT", "LOAD", RedisArgument(script.source))
+            let replies = try await connection.execute([load, call])
+            _ = try replies[0].orThrow()
+            return try replies[1].orThrow()
+        }
+        return try reply.orThrow()
+    }
+
+    /// Loads a script so that it is cached (e.g. at start-up).
+    public func load(_ script: RedisScript) async throws {
+        try await self.send("SCRIPT", "LOAD", RedisArgument(script.source))
+    }
+
+    /// True when Redis has the script cached.
+    public func isLoaded(_ script: RedisScript) async throws -> Bool {
+        let reply = try await self.send("SCRIPT", "EXISTS", RedisArgument(script.sha1))
+        return reply.array?.first?.int == 1
+    }
+
+    /// A connection of its own, for blocking commands (BLMOVE, BLPOP) that must not hold up shared traffic.
+    /// Pass the blocking time plus a margin as `timeout` to `send`. Close it when done.
+    public func makeDedicatedConnection(name: String = "redis-blocking") -> RedisConnection {
+        RedisConnection(configuration: self.configuration, logger: self.logger, name: name)
+    }
+
+    /// Closes every connection after the commands already queued.
+    public func shutdown() async {
+        for connection in self.connections { await connection.close() }
+    }
+
+    /// Waits for graceful shutdown, then closes the connections.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await self.shutdown()
+    }
+}

@@ -1,0 +1,147 @@
+/// Where and how to connect. Built from a URL with `init(url:)`.
+public struct RedisConfiguration: Sendable, Hashable {
+    public enum Endpoint: Sendable, Hashable {
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+    }
+
+    public var endpoint: Endpoint
+    public var username: String?
+    public var password: String?
+    public var database: Int
+    /// Limit for establishing a connection (TCP connect plus AUTH/SELECT).
+    public var connectTimeout: Duration
+    /// Limit for a reply; a command without a reply by then fails with `.timeout` and the connection is reset.
+    public var commandTimeout: Duration
+    /// Multiplexed connections shared by all callers (commands are pipelined on each).
+    public var connections: Int
+    /// First and largest wait between reconnect attempts after a failure.
+    public var reconnectBackoff: Duration
+    public var maxReconnectBackoff: Duration
+    /// Most commands written in one round trip.
+    public var maxBatch: Int
+
+    public init(
+        endpoint: Endpoint,
+        username: String? = nil,
+        password: String? = nil,
+        database: Int = 0,
+        connectTimeout: Duration = .seconds(2),
+        commandTimeout: Duration = .seconds(5),
+        connections: Int = 1,
+        reconnectBackoff: Duration = .milliseconds(50),
+        maxReconnectBackoff: Duration = .seconds(1),
+        maxBatch: Int = 1024
+    ) {
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.database = database
+        self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.connections = max(1, connections)
+        self.reconnectBackoff = reconnectBackoff
+        self.maxReconnectBackoff = maxReconnectBackoff
+        self.maxBatch = max(1, maxBatch)
+    }
+
+    /// Parses `redis://[user:password@]host:port[/db]` or `unix:///path/to/sock[?db=N]`.
+    /// A password alone is written `redis://:password@host:port`.
+    public init(url: String) throws {
+        if url.hasPrefix("unix://") {
+            let rest = url.dropFirst("unix://".count)
+            let parts = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            let path = String(parts[0])
+            guard path.hasPrefix("/") else { throw RedisError(.invalidURL, "unix URL needs an absolute path: \(url)") }
+            var db = 0
+            var password: String?
+            if parts.count == 2 {
+                for pair in parts[1].split(separator: "&") {
+                    let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard kv.count == 2 else { continue }
+                    if kv[0] == "db" {
+                        guard let n = Int(kv[1]), n >= 0 else { throw RedisError(.invalidURL, "bad db in \(url)") }
+                        db = n
+                    } else if kv[0] == "password" {
+                        password = Self.percentDecode(kv[1])
+                    }
+                }
+            }
+            self.init(endpoint: .unix(path: path), password: password, database: db)
+            return
+        }
+        guard url.hasPrefix("redis://") else {
+            throw RedisError(.invalidURL, "expected redis://host:port[/db] or unix:///path, got \(url)")
+        }
+        var rest = Substring(url.dropFirst("redis://".count))
+        var username: String?
+        var password: String?
+        if let at = rest.lastIndex(of: "@") {
+            let userinfo = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            if let colon = userinfo.firstIndex(of: ":") {
+                let user = String(userinfo[..<colon])
+                username = user.isEmpty ? nil : Self.percentDecode(user)
+                password = Self.percentDecode(String(userinfo[userinfo.index(after: colon)...]))
+            } else if !userinfo.isEmpty {
+                password = Self.percentDecode(String(userinfo))
+            }
+        }
+        var db = 0
+        if let slash = rest.firstIndex(of: "/") {
+            let dbText = rest[rest.index(after: slash)...]
+            rest = rest[..<slash]
+            if !dbText.isEmpty {
+                guard let n = Int(dbText), n >= 0 else { throw RedisError(.invalidURL, "bad db in \(url)") }
+                db = n
+            }
+        }
+        var host = String(rest)
+        var port = 6379
+        if host.hasPrefix("[") {  // [::1]:6379
+            guard let close = host.firstIndex(of: "]") else { throw RedisError(.invalidURL, "bad IPv6 host in \(url)") }
+            let after = host[host.index(after: close)...]
+            let inner = String(host[host.index(after: host.startIndex)..<close])
+            if after.hasPrefix(":") {
+                guard let p = Int(after.dropFirst()) else { throw RedisError(.invalidURL, "bad port in \(url)") }
+                port = p
+            }
+            host = inner
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let p = Int(host[host.index(after: colon)...]) else { throw RedisError(.invalidURL, "bad port in \(url)") }
+            port = p
+            host = String(host[..<colon])
+        }
+        guard !host.isEmpty else { throw RedisError(.invalidURL, "missing host in \(url)") }
+        guard (1...65535).contains(port) else { throw RedisError(.invalidURL, "port out of range in \(url)") }
+        self.init(endpoint: .tcp(host: host, port: port), username: username, password: password, database: db)
+    }
+
+    /// The URL without its password, for logs.
+    public var redactedURL: String {
+        switch self.endpoint {
+        case .unix(let path): return "unix://\(path)?db=\(self.database)"
+        case .tcp(let host, let port):
+            let auth = self.password == nil ? "" : "\(self.username ?? ""):***@"
+            let h = host.contains(":") ? "[\(host)]" : host
+            return "redis://\(auth)\(h):\(port)/\(self.database)"
+        }
+    }
+
+    private static func percentDecode(_ s: String) -> String {
+        guard s.contains("%") else { return s }
+        var out: [UInt8] = []
+        var bytes = Array(s.utf8)[...]
+        while let b = bytes.popFirst() {
+            if b == UInt8(ascii: "%"), bytes.count >= 2,
+                let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+            {
+                out.append(v)
+                bytes = bytes.dropFirst(2)
+            } else {
+                out.append(b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,69 @@
+/// The webhook's answer: the seed's shape (`status, message, processed, skipped`) plus additive fields.
+public struct IngestSummary: Sendable, Hashable {
+    public enum Outcome: String, Sendable, Hashable {
+        case accepted, duplicate, rejected
+    }
+
+    public struct Result: Sendable, Hashable {
+        public var guid: String?
+        public var derived: Bool
+        public var outcome: Outcome
+        public var intent: Intent?
+        public var index: Int
+        public var error: PayloadError?
+
+        public init(guid: String?, derived: Bool = false, outcome: Outcome, intent: Intent?, index: Int, error: PayloadError? = nil) {
+            self.guid = guid
+            self.derived = derived
+            self.outcome = outcome
+            self.intent = intent
+            self.index = index
+            self.error = error
+        }
+    }
+
+    public var results: [Result]
+
+    public init(results: [Result]) { self.results = results }
+
+    public var processed: Int { self.results.count { $0.outcome == .accepted } }
+    public var skipped: Int { self.results.count { $0.outcome == .duplicate } }
+    public var rejected: Int { self.results.count { $0.outcome == .rejected } }
+
+    /// "Processed 2 messages, skipped 1 duplicate" (", rejected 1 invalid message" when any were).
+    public var text: String {
+        var s = "Processed \(Self.count(self.processed, "message")), skipped \(Self.count(self.skipped, "duplicate"))"
+        if self.rejected > 0 { s += ", rejected \(Self.count(self.rejected, "invalid message"))" }
+        return s
+    }
+
+    static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+
+    public var json: String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("status", "success")
+        w.field("message", self.text)
+        w.field("processed", self.processed)
+        w.field("skipped", self.skipped)
+        w.field("rejected", self.rejected)
+        w.key("results")
+        w.beginArray()
+        for r in self.results {
+            w.beginObject()
+            if let guid = r.guid { w.field("guid", guid) } else { w.key("guid"); w.null() }
+            if r.derived { w.field("guid_derived", true) }
+            w.field("outcome", r.outcome.rawValue)
+            if let intent = r.intent { w.field("intent", intent.rawValue) }
+            if let error = r.error {
+                w.field("index", r.index)
+                w.key("error")
+                error.write(to: &w)
+            }
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        return w.text
+    }
+}

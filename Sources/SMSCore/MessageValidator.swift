@@ -1,0 +1,98 @@
+/// Field rules shared by the provider formats. Pure; every rule is documented in README.md.
+public enum MessageValidator {
+    /// Validates one legacy message object (`date, hour, time_received, message, number, guid`).
+    public static func legacyMessage(_ json: JSONValue, limits: IngestLimits) throws(PayloadError) -> InboundMessage {
+        guard case .object = json else {
+            throw PayloadError(.invalidPayload, "a message must be a JSON object, got \(json.typeName)")
+        }
+        let message = try self.messageText(json["message"], field: "message", limits: limits)
+        let number = try self.number(json["number"], field: "number", limits: limits)
+        let date = try self.optionalText(json["date"], field: "date")
+        let hour = try self.optionalText(json["hour"], field: "hour")
+        let timeReceived = try self.optionalText(json["time_received"], field: "time_received")
+        let given = try self.optionalText(json["guid"], field: "guid")
+        var guid = given ?? ""
+        let derived = guid.isEmpty
+        if derived {
+            guid = IdempotencyKey.derive(number: number, date: date, hour: hour, timeReceived: timeReceived, message: message)
+        } else {
+            try self.checkGUID(guid, field: "guid", limits: limits)
+        }
+        return InboundMessage(
+            guid: guid, guidDerived: derived, number: number, message: message,
+            date: date, hour: hour, timeReceived: timeReceived, provider: LegacyPayload.provider)
+    }
+
+    /// `message`: required string, at most `maxMessageLength` characters (Unicode scalars). Empty is allowed.
+    public static func messageText(_ value: JSONValue?, field: String, limits: IngestLimits) throws(PayloadError)
+        -> String
+    {
+        guard let value, value != .null else { throw PayloadError(.missingField, "\(field) is required", field: field) }
+        guard case .string(let text) = value else {
+            throw PayloadError(.invalidType, "\(field) must be a string, got \(value.typeName)", field: field)
+        }
+        guard text.unicodeScalars.count <= limits.maxMessageLength else {
+            throw PayloadError(
+                .tooLong, "\(field) is longer than \(limits.maxMessageLength) characters", field: field)
+        }
+        return text
+    }
+
+    /// An id: 1 to `maxGUIDLength` printable ASCII characters (0x21-0x7E), no spaces or control characters.
+    public static func checkGUID(_ guid: String, field: String, limits: IngestLimits) throws(PayloadError) {
+        guard guid.utf8.count <= limits.maxGUIDLength else {
+            throw PayloadError(.invalidGUID, "\(field) is longer than \(limits.maxGUIDLength) characters", field: field)
+        }
+        guard guid.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
+            throw PayloadError(
+                .invalidGUID, "\(field) may hold only printable ASCII characters without spaces", field: field)
+        }
+    }
+
+    /// The sender: optional. Trimmed; empty means absent. A phone number (`+`, digits, spaces, `-`, `.`, `(`, `)`)
+    /// or an alphanumeric sender id (letters, digits, space, `-`, `_`, `.`), `minNumberLength`...`maxNumberLength`.
+    public static func number(_ value: JSONValue?, field: String, limits: IngestLimits) throws(PayloadError)
+        -> String?
+    {
+        guard let raw = try self.optionalText(value, field: field) else { return nil }
+        let trimmed = raw.trimmingWhitespace()
+        if trimmed.isEmpty { return nil }
+        let count = trimmed.unicodeScalars.count
+        guard count >= limits.minNumberLength && count <= limits.maxNumberLength else {
+            throw PayloadError(
+                .invalidNumber,
+                "\(field) must be \(limits.minNumberLength) to \(limits.maxNumberLength) characters",
+                field: field)
+        }
+        let allowed = trimmed.unicodeScalars.allSatisfy { s in
+            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || " +-_.()".unicodeScalars.contains(s))
+        }
+        let plusOnlyFirst = !trimmed.dropFirst().contains("+")
+        guard allowed && plusOnlyFirst else {
+            throw PayloadError(.invalidNumber, "\(field) is not a phone number or sender id", field: field)
+        }
+        return trimmed
+    }
+
+    /// An optional scalar kept as text: strings as given, numbers and booleans by their JSON text, null as absent.
+    public static func optionalText(_ value: JSONValue?, field: String) throws(PayloadError) -> String? {
+        switch value {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        case .number(let n)?: return n
+        case .bool(let b)?: return b ? "true" : "false"
+        case let other?:
+            throw PayloadError(.invalidType, "\(field) must be a string, got \(other.typeName)", field: field)
+        }
+    }
+}
+
+extension String {
+    /// The string without leading and trailing white space (Unicode-aware).
+    public func trimmingWhitespace() -> String {
+        let scalars = self.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+        let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
+        return String(scalars[first...last])
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import RedisClient
+import Testing
+import TestSupport
+
+func makeClient(_ url: String = TestRedis.url, configure: (inout RedisConfiguration) -> Void = { _ in }) throws
+    -> RedisClient
+{
+    var configuration = try RedisConfiguration(url: url)
+    configure(&configuration)
+    return RedisClient(configuration: configuration, logger: Logger(label: "test.redis"))
+}
+
+@Suite(.enabled(if: TestRedis.enabled, "needs Redis: run `make test`"))
+struct RedisClientTests {
+    let prefix = TestRedis.uniquePrefix("client")
+
+    @Test func binarySafeValuesRoundTrip() async throws {
+        let client = try makeClient()
+        defer { Task { await client.shutdown() } }
+        let value: [UInt8] = [0, 1, 0, 0xFF, 0xFE, 0xC3, 0x28, 13, 10, 0]
+        let key = RedisArgument(bytes: Array("\(prefix):bin\u{0}key".utf8) + [0xFF])
+        try await client.send("SET", key, RedisArgument(bytes: value))
+        let reply = try await client.send("GET", key)
+        #expect(reply == .bulk(value))
+        #expect(try await client.send("GET", "\(prefix):missing") == .null)
+        #expect(try await client.send("STRLEN", key) == .integer(Int64(value.count)))
+    }
+
+    @Test func pipelinedRepliesArriveInOrder() async throws {
+        let client = try makeClient()
+        defer { Task { await client.shutdown() } }
+        let key = RedisArgument("\(prefix):counter")
+        let commands = (0..<500).map { _ in RedisCommand("INCR", key) } + [RedisCommand("PING"), RedisCommand("GET", key)]
+        let replies = try await client.pipeline(commands)
+        #expect(replies.count == 502)
+        #expect(replies[0..<500] == ArraySlice((1...500).map { RedisReply.integer(Int64($0)) }))
+        #expect(replies[500] == .status("PONG"))
+        #expect(replies[501] == .bulk(Array("500".utf8)))
+    }
+
+    @Test func replyTypesAndServerErrors() async throws {
+        let client = try makeClient()
+        defer { Task { await client.shutdown() } }
+        let list = RedisArgument("\(prefix):list")
+        #expect(try await client.send("RPUSH", list, "a", "b") == .integer(2))
+        #expect(try await client.send("LRANGE", list, 0, -1) == .array([.bulk(Array("a".utf8)), .bulk(Array("b".utf8))]))
+        await #expect(throws: RedisError(.server, "WRONGTYPE Operation against a key holding the wrong kind of value")) {
+            try await client.send("INCR", list)
+        }
+        let replies = try await client.pipeline([RedisCommand("NOSUCHCOMMAND"), RedisCommand("PING")])
+        guard case .error(let message) = replies[0] else { Issue.record("expected an error reply"); return }
+        #expect(message.hasPrefix("ERR unknown command"))
+        #expect(replies[1] == .status("PONG"))
+    }
+
+    @Test func scriptSurvivesScriptFlush() async throws {
+        let client = try makeClient()
+        defer { Task { await client.shutdown() } }
+        let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1]) -- \(prefix)")
+        let key = RedisArgument("\(prefix):script")
+        #expect(try await client.evaluate(script, keys: [key], arguments: [5]) == .integer(5))
+        #expect(try await client.isLoaded(script))
+        try await client.send("SCRIPT", "FLUSH")
+        #expect(try await client.isLoaded(script) == false)
+        #expect(try await client.evaluate(script, keys: [key], arguments: [2]) == .integer(7))
+        #expect(try await client.isLoaded(script))
+    }
+
+    @Test func reconnectsAfterClientKill() async throws {
+        let client = try makeClient()
+        let killer = try makeClient()
+        defer { Task { await client.shutdown(); await killer.shutdown() } }
+        let id = try #require(try await client.send("CLIENT", "ID").int)
+        #expect(try await killer.send("CLIENT", "KILL", "ID", RedisArgument(id)) == .integer(1))
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await client.send("PING") == .status("PONG"))
+        let newID = try #require(try await client.send("CLIENT", "ID").int)
+        #expect(newID != id)
+    }
+
+    @Test func tenThousandConcurrentTasksSeeTheirOwnValues() async throws {
+        let client = try makeClient()
+        defer { Task { await client.shutdown() } }
+        let prefix = self.prefix
+        let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<10_000 {
+                group.addTask {
+                    let key = RedisArgument("\(prefix):c:\(i)")
+                    try await client.send("SET", key, RedisArgument("value-\(i)"), "EX", 60)
+                    let got = try await client.send("GET", key)
+                    return got == .bulk(Array("value-\(i)".utf8)) ? 0 : 1
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+    }
+
+    @Test func blockingCommandOnDedicatedConnectionOutlivesCommandTimeout() async throws {
+        let client = try makeClient { $0.commandTimeout = .milliseconds(200) }
+        let connection = client.makeDedicatedConnection()
+        defer { Task { await connection.close(); await client.shutdown() } }
+        let source = RedisArgument("\(prefix):q")
+        let target = RedisArgument("\(prefix):q:processing")
+        let started = ContinuousClock.now
+        let empty = try await connection.send(
+            RedisCommand("BLMOVE", source, target, "RIGHT", "LEFT", "0.5"), timeout: .seconds(2))
+        #expect(empty == .null)
+        #expect(ContinuousClock.now - started >= .milliseconds(450))
+        async let moved = connection.send(
+            RedisCommand("BLMOVE", source, target, "RIGHT", "LEFT", "2"), timeout: .seconds(4))
+        try await Task.sleep(for: .milliseconds(100))
+        try await client.send("LPUSH", source, "job-1")
+        #expect(try await moved == .bulk(Array("job-1".utf8)))
+        #expect(try await client.send("LRANGE", target, 0, -1) == .array([.bulk(Array("job-1".utf8))]))
+    }
+}

@@ -1,0 +1,51 @@
+import RedisClient
+import Testing
+
+@Suite struct RedisConfigurationTests {
+    @Test func parsesTCPURLWithUserPasswordAndDatabase() throws {
+        let c = try RedisConfiguration(url: "redis://alice:s%40cret@redis.internal:6380/3")
+        #expect(c.endpoint == .tcp(host: "redis.internal", port: 6380))
+        #expect(c.username == "alice")
+        #expect(c.password == "s@cret")
+        #expect(c.database == 3)
+        #expect(c.redactedURL == "redis://alice:***@redis.internal:6380/3")
+    }
+
+    @Test func parsesPasswordOnlyAndDefaults() throws {
+        let c = try RedisConfiguration(url: "redis://:pw@127.0.0.1")
+        #expect(c.endpoint == .tcp(host: "127.0.0.1", port: 6379))
+        #expect(c.username == nil)
+        #expect(c.password == "pw")
+        #expect(c.database == 0)
+    }
+
+    @Test func parsesIPv6AndUnixSocket() throws {
+        #expect(try RedisConfiguration(url: "redis://[::1]:7000/1").endpoint == .tcp(host: "::1", port: 7000))
+        let unix = try RedisConfiguration(url: "unix:///run/redis/redis.sock?db=2")
+        #expect(unix.endpoint == .unix(path: "/run/redis/redis.sock"))
+        #expect(unix.database == 2)
+    }
+
+    @Test(arguments: ["http://x", "redis://host:notaport", "redis://host:70000", "redis:///1", "unix://relative", "redis://h:1/x"])
+    func rejectsBadURLs(url: String) {
+        #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
+        do {
+            _ = try RedisConfiguration(url: url)
+        } catch let error as RedisError {
+            #expect(error.code == .invalidURL)
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func encodesCommandsAsRESP() {
+        let command = RedisCommand("SET", "k", RedisArgument(bytes: [0, 255]))
+        #expect(command.encoded == Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n".utf8) + [0, 255, 13, 10])
+        #expect(command.name == "SET")
+    }
+
+    @Test func scriptSHA1MatchesRedis() {
+        // redis-cli SCRIPT LOAD "return 1" → e0e1f9fabfc9d4800c877a703b823ac0578ff8db
+        #expect(RedisScript("return 1").sha1 == "e0e1f9fabfc9d4800c877a703b823ac0578ff8db")
+    }
+}
