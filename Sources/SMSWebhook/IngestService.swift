@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import RedisClient
+import SMSCore
+
+/// Classifies validated messages and stores them with ONE script call: dedup, audit and reply job, atomically.
+public struct IngestService: Sendable {
+    public static let script = RedisScript(IngestScript.source)
+
+    let redis: RedisClient
+    let keys: RedisKeys
+    let settings: IngestScript.Settings
+    let classifier: Classifier
+    let policy: ReplyPolicy
+    let instance: String
+
+    public init(
+        redis: RedisClient, keys: RedisKeys, settings: IngestScript.Settings, classifier: Classifier = Classifier(),
+        policy: ReplyPolicy = ReplyPolicy(), instance: String
+    ) {
+        self.redis = redis
+        self.keys = keys
+        self.settings = settings
+        self.classifier = classifier
+        self.policy = policy
+        self.instance = instance
+    }
+
+    /// Stores what is valid and keeps what is not in the rejected stream. Throws `.unavailable` when Redis
+    /// cannot confirm the write: nothing may be acknowledged then.
+    public func ingest(_ decoded: LegacyPayload.Decoded, logger: Logger) async throws(PayloadError) -> IngestSummary {
+        let now = Timestamp.now()
+        var entries: [IngestScript.Entry] = []
+        var rejected: [String] = []
+        var results: [IngestSummary.Result] = []
+        results.reserveCapacity(decoded.items.count)
+        for item in decoded.items {
+            switch item {
+            case .accepted(let message):
+                let classification = self.classifier.classify(message.message)
+                let job = self.policy.reply(to: message, classification: classification).map { body in
+                    ReplyJob(
+                        id: UUID().uuidString.lowercased(), to: message.number ?? "", body: body, inReplyTo: message.guid,
+                        intent: classification.intent, provider: message.provider, createdAt: now)
+                }
+                entries.append(IngestScript.Entry(
+                    message: message, classification: classification, job: job, instance: self.instance, receivedAt: now))
+                results.append(.init(
+                    guid: message.guid, derived: message.guidDerived, outcome: .accepted,
+                    intent: classification.intent, index: results.count))
+            case .rejected(let index, let raw, let error):
+                rejected.append(IngestScript.rejectedRecord(raw: raw, index: index, error: error, instance: self.instance, at: now))
+                results.append(.init(
+                    guid: raw["guid"]?.stringValue, outcome: .rejected, intent: nil, index: index, error: error))
+                logger.info("message rejected", metadata: [
+                    "sms.index": "\(index)", "sms.error": "\(error.code)", "sms.field": "\(error.field ?? "")",
+                ])
+            }
+        }
+        let stored = try await self.store(entries: entries, rejected: rejected, logger: logger)
+        var next = 0
+        for i in results.indices where results[i].outcome == .accepted {
+            if !stored[next] { results[i].outcome = .duplicate }
+            let entry = entries[next]
+            logger.info("message ingested", metadata: [
+                "sms.guid": "\(entry.message.guid)", "sms.outcome": "\(results[i].outcome.rawValue)",
+                "sms.intent": "\(entry.classification.intent.rawValue)",
+                "sms.reply": "\(stored[next] && entry.job != nil ? "queued" : "none")",
+                "sms.number": "\(Self.mask(entry.message.number))",
+            ])
+            logger.debug("message body", metadata: [
+                "sms.guid": "\(entry.message.guid)", "sms.number": "\(entry.message.number ?? "")",
+                "sms.message": "\(entry.message.message)",
+            ])
+            next += 1
+        }
+        return IngestSummary(results: results)
+    }
+
+    /// Runs the ingest script; returns, per entry, whether it was new.
+    private func store(entries: [IngestScript.Entry], rejected: [String], logger: Logger) async throws(PayloadError)
+        -> [Bool]
+    {
+        if entries.isEmpty && rejected.isEmpty { return [] }
+        let (keys, arguments) = IngestScript.arguments(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings)
+        let reply: RedisReply
+        do {
+            reply = try await self.redis.evaluate(
+                Self.script, keys: keys.map { RedisArgument($0) }, arguments: arguments.map { RedisArgument($0) })
+        } catch {
+            logger.error("ingest not stored", metadata: ["redis.error": "\(error)", "sms.count": "\(entries.count)"])
+            throw PayloadError(.unavailable, "storage unavailable, nothing was recorded; retry later")
+        }
+        guard let flags = reply.array?.compactMap({ $0.int }), flags.count == entries.count else {
+            logger.error("ingest script gave an unexpected reply", metadata: ["redis.reply": "\(reply)"])
+            throw PayloadError(.unavailable, "storage gave an unexpected answer; retry later")
+        }
+        return flags.map { $0 == 1 }
+    }
+
+    /// `+1555***4567`: enough to correlate, not the whole number.
+    static func mask(_ number: String?) -> String {
+        guard let number else { return "-" }
+        guard number.count > 6 else { return "***" }
+        return String(number.prefix(4)) + "***" + String(number.suffix(4))
+    }
+}

@@ -1,0 +1,68 @@
+import RedisClient
+import SMSCore
+
+/// Everything `smshook serve` reads from the environment. Every key is documented in README.md.
+public struct ServeConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var redis: RedisConfiguration
+    public var keyPrefix = "smshook"
+    public var instanceID: String
+    public var limits = IngestLimits()
+    public var script = IngestScript.Settings()
+    /// Seconds in the `Retry-After` header of a 503.
+    public var retryAfterSeconds = 2
+
+    public init(redis: RedisConfiguration, instanceID: String) {
+        self.redis = redis
+        self.instanceID = instanceID
+    }
+
+    /// Reads the configuration; throws `ConfigurationError` naming the variable that is wrong.
+    public init(environment env: [String: String], defaultInstanceID: String) throws {
+        var redis: RedisConfiguration
+        do {
+            redis = try RedisConfiguration(url: env["REDIS_URL"] ?? "redis://127.0.0.1:6379")
+        } catch {
+            throw ConfigurationError(variable: "REDIS_URL", message: "\(error)")
+        }
+        var reader = EnvironmentReader(env)
+        redis.connections = try reader.int("REDIS_CONNECTIONS", default: 1, range: 1...64)
+        redis.connectTimeout = .milliseconds(try reader.int("REDIS_CONNECT_TIMEOUT_MS", default: 2000, range: 1...60_000))
+        redis.commandTimeout = .milliseconds(try reader.int("REDIS_COMMAND_TIMEOUT_MS", default: 5000, range: 1...600_000))
+        self.init(redis: redis, instanceID: env["SMSHOOK_INSTANCE_ID"] ?? defaultInstanceID)
+        self.host = env["SMSHOOK_HOST"] ?? self.host
+        self.port = try reader.int("SMSHOOK_PORT", default: self.port, range: 0...65535)
+        self.keyPrefix = env["SMSHOOK_KEY_PREFIX"] ?? self.keyPrefix
+        guard !self.keyPrefix.isEmpty, !self.keyPrefix.contains(" ") else {
+            throw ConfigurationError(variable: "SMSHOOK_KEY_PREFIX", message: "must be non-empty, without spaces")
+        }
+        self.limits.maxBodyBytes = try reader.int("SMSHOOK_MAX_BODY_BYTES", default: self.limits.maxBodyBytes, range: 1024...(64 << 20))
+        self.limits.maxBatch = try reader.int("SMSHOOK_MAX_BATCH", default: self.limits.maxBatch, range: 1...100_000)
+        self.limits.maxMessageLength = try reader.int("SMSHOOK_MAX_MESSAGE_LENGTH", default: self.limits.maxMessageLength, range: 1...1_000_000)
+        self.script.dedupTTLSeconds = try reader.int("SMSHOOK_DEDUP_TTL", default: self.script.dedupTTLSeconds, range: 1...(366 * 86400))
+        self.script.auditMaxLength = try reader.int("SMSHOOK_AUDIT_MAXLEN", default: self.script.auditMaxLength, range: 1...1_000_000_000)
+        self.script.rejectedMaxLength = try reader.int("SMSHOOK_REJECTED_MAXLEN", default: self.script.rejectedMaxLength, range: 1...1_000_000_000)
+        self.retryAfterSeconds = try reader.int("SMSHOOK_RETRY_AFTER", default: self.retryAfterSeconds, range: 1...3600)
+    }
+}
+
+/// A configuration value that cannot be used.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let variable: String
+    public let message: String
+    public var description: String { "\(self.variable): \(self.message)" }
+}
+
+struct EnvironmentReader {
+    let env: [String: String]
+    init(_ env: [String: String]) { self.env = env }
+
+    func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = self.env[name], !text.isEmpty else { return value }
+        guard let n = Int(text), range.contains(n) else {
+            throw ConfigurationError(variable: name, message: "expected a whole number in \(range), got '\(text)'")
+        }
+        return n
+    }
+}

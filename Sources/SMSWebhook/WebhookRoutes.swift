@@ -1,0 +1,87 @@
+import Hummingbird
+import Logging
+import NIOCore
+import RedisClient
+import SMSCore
+
+/// The HTTP surface of `smshook serve`.
+public struct WebhookRoutes: Sendable {
+    let configuration: ServeConfiguration
+    let ingest: IngestService
+    let redis: RedisClient
+
+    public init(configuration: ServeConfiguration, redis: RedisClient) {
+        self.configuration = configuration
+        self.redis = redis
+        self.ingest = IngestService(
+            redis: redis, keys: RedisKeys(prefix: configuration.keyPrefix), settings: configuration.script,
+            instance: configuration.instanceID)
+    }
+
+    public func add(to router: Router<some RequestContext>) {
+        router.add(middleware: JSONErrorMiddleware())
+        router.get("/healthz") { _, _ in
+            JSONResponse.ok("{\"status\":\"ok\",\"instance\":\(JSONValue.string(self.configuration.instanceID).json)}")
+        }
+        router.get("/readyz") { _, context in await self.readiness(logger: context.logger) }
+        router.post("/api/webhook/sms-received") { request, context in
+            await self.legacyWebhook(request, logger: context.logger)
+        }
+    }
+
+    /// `POST /api/webhook/sms-received`: SMSMobileAPI's legacy single or batch format.
+    func legacyWebhook(_ request: Request, logger: Logger) async -> Response {
+        do throws(PayloadError) {
+            let body = try await self.jsonBody(request)
+            let decoded = try LegacyPayload.decode(body.readableBytesView, limits: self.configuration.limits)
+            let summary = try await self.ingest.ingest(decoded, logger: logger)
+            if summary.processed + summary.skipped == 0 {
+                if !decoded.isBatch, let error = summary.results.first?.error { return JSONResponse.error(error) }
+                let error = PayloadError(.invalidPayload, "no valid message in the batch: \(summary.text.lowercased())")
+                return JSONResponse.error(error, extra: summary)
+            }
+            return JSONResponse.ok(summary.json)
+        } catch {
+            return JSONResponse.error(error, retryAfter: self.configuration.retryAfterSeconds)
+        }
+    }
+
+    /// Reads a JSON body within the size limit: 415 for another media type, 413 when too large.
+    func jsonBody(_ request: Request) async throws(PayloadError) -> ByteBuffer {
+        if let type = request.headers[.contentType] {
+            let mediaType = String(type.split(separator: ";").first ?? "").trimmingWhitespace().lowercased()
+            guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
+                throw PayloadError(.unsupportedMediaType, "expected Content-Type application/json, got \(type)")
+            }
+        }
+        let limit = self.configuration.limits.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw PayloadError(.bodyTooLarge, "body of \(length) bytes is over the limit of \(limit)")
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw PayloadError(.bodyTooLarge, "body is over the limit of \(limit) bytes")
+        } catch {
+            throw PayloadError(.invalidPayload, "could not read the body: \(error)")
+        }
+    }
+
+    /// `GET /readyz`: Redis answers PING and has the ingest script (loaded here when missing).
+    func readiness(logger: Logger) async -> Response {
+        do {
+            _ = try await self.redis.send("PING")
+            if try await !self.redis.isLoaded(IngestService.script) {
+                try await self.redis.load(IngestService.script)
+            }
+            return JSONResponse.ok("{\"status\":\"ready\",\"redis\":\"ok\",\"script\":\"loaded\"}")
+        } catch {
+            logger.warning("not ready", metadata: ["redis.error": "\(error)"])
+            let detail = JSONValue.string("\(error)").json
+            return JSONResponse.make(
+                status: .serviceUnavailable,
+                "{\"status\":\"unavailable\",\"redis\":\"error\",\"detail\":\(detail)}",
+                retryAfter: self.configuration.retryAfterSeconds)
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct SMSHook: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smshook",
+        abstract: "Receives inbound-SMS webhooks, deduplicates them in Redis and queues replies.",
+        subcommands: [Serve.self]
+    )
+}
