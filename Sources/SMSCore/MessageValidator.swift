@@ -54,6 +54,9 @@ public enum MessageValidator {
     public static func number(_ value: JSONValue?, field: String, limits: IngestLimits) throws(PayloadError)
         -> String?
     {
+        if case .bool? = value {
+            throw PayloadError(.invalidType, "\(field) must be a string, got boolean", field: field)
+        }
         guard let raw = try self.optionalText(value, field: field) else { return nil }
         let trimmed = raw.trimmingWhitespace()
         if trimmed.isEmpty { return nil }

@@ -25,25 +25,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("configuration: \(error)")
         }
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
-        let router = Router()
-        WebhookRoutes(configuration: configuration, redis: redis).add(to: router)
-        var app = Application(
-            router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "smshook"),
-            services: [redis],
-            logger: logger
-        )
-        app.beforeServerStarts {
-            do {
-                try await redis.load(IngestService.script)
-            } catch {
-                logger.warning("redis not reachable at start-up; requests get 503 until it is", metadata: ["redis.error": "\(error)"])
-            }
-            logger.info("smshook serve starting", metadata: [
-                "redis.url": "\(configuration.redis.redactedURL)", "instance": "\(configuration.instanceID)",
-                "address": "\(configuration.host):\(configuration.port)",
-            ])
-        }
+        let app = WebhookApplication.make(configuration: configuration, redis: redis, logger: logger)
         try await app.runService()
     }
 }

@@ -1,0 +1,43 @@
+import SMSCore
+import Testing
+
+@Suite struct IngestSummaryTests {
+    func summary(_ outcomes: [IngestSummary.Outcome]) -> IngestSummary {
+        IngestSummary(results: outcomes.enumerated().map { .init(guid: "g\($0)", outcome: $1, intent: nil, index: $0) })
+    }
+
+    @Test func wordsAgreeWithCounts() {
+        #expect(summary([.accepted, .accepted]).text == "Processed 2 messages, skipped 0 duplicates")
+        #expect(summary([.accepted, .duplicate]).text == "Processed 1 message, skipped 1 duplicate")
+        #expect(summary([.duplicate, .duplicate]).text == "Processed 0 messages, skipped 2 duplicates")
+        #expect(summary([.accepted, .rejected]).text == "Processed 1 message, skipped 0 duplicates, rejected 1 invalid message")
+    }
+
+    @Test func jsonKeepsTheSeedFieldsFirst() {
+        let json = summary([.accepted, .duplicate]).json
+        #expect(json.hasPrefix(#"{"status":"success","message":"Processed 1 message, skipped 1 duplicate","processed":1,"skipped":1,"rejected":0,"results":["#))
+    }
+}
+
+@Suite struct IngestScriptTests {
+    @Test func argumentsLineUpWithTheScript() {
+        let message = InboundMessage(guid: "g1", number: "+1555", message: "yes", provider: "smsmobileapi")
+        let job = ReplyJob(id: "j1", to: "+1555", body: "ok", inReplyTo: "g1", intent: .affirmative, provider: "smsmobileapi", createdAt: "t")
+        let entries = [
+            IngestScript.Entry(message: message, classification: .init(intent: .affirmative, confidence: 1), job: job, instance: "i", receivedAt: "t"),
+            IngestScript.Entry(message: InboundMessage(guid: "g2", number: nil, message: "x", provider: "p"), classification: .init(intent: .unknown, confidence: 0), job: nil, instance: "i", receivedAt: "t"),
+        ]
+        let (keys, args) = IngestScript.arguments(entries: entries, rejected: ["r1"], keys: RedisKeys(prefix: "p"), settings: .init())
+        #expect(keys == ["p:audit", "p:replies", "p:rejected", "p:dedup:g1", "p:dedup:g2"])
+        #expect(args.count == 4 + 1 + 6)
+        #expect(args[0...4] == ["604800", "1000000", "100000", "1", "r1"])
+        #expect(args[7] == job.json)
+        #expect(args[10] == "")
+        #expect(args[5] == #"{"outcome":"accepted","instance":"i","received_at":"t","intent":"affirmative","job_id":"j1"}"#)
+    }
+
+    @Test func replyJobRoundTrips() throws {
+        let job = ReplyJob(id: "j", to: "+1", body: "b \"q\"", inReplyTo: "g", intent: .negative, provider: "p", createdAt: "t", attempt: 3)
+        #expect(try ReplyJob(json: JSONParser.parse(Array(job.json.utf8))) == job)
+    }
+}

@@ -1,0 +1,52 @@
+import SMSCore
+import Testing
+
+@Suite struct JSONParserTests {
+    func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(Array(text.utf8)) }
+
+    @Test func parsesScalarsObjectsAndArrays() throws {
+        let v = try parse(#" {"a": [1, -2.5e3, true, false, null], "b": {"c": "d"}, "e": ""} "#)
+        #expect(v["a"] == .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null]))
+        #expect(v["b"]?["c"] == .string("d"))
+        #expect(v["e"] == .string(""))
+        #expect(v["missing"] == nil)
+    }
+
+    @Test func decodesEscapesAndSurrogatePairs() throws {
+        let v = try parse(#""a\"b\\c\/d\n\t\u00e9\ud83d\udc4d""#)
+        #expect(v == .string("a\"b\\c/d\n\té👍"))
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "01", "1.", "-", "tru", "nul", "\"abc", "{} x",
+        "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "\"a\u{01}b\"", "[1 2]", "{1:2}", "NaN", "'a'",
+    ])
+    func rejectsMalformedInput(text: String) {
+        #expect(throws: JSONParser.Error.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        let bytes: [UInt8] = Array(#"{"message":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(throws: JSONParser.Error.self) { try JSONParser.parse(bytes) }
+        let overlong: [UInt8] = [0x22, 0xC0, 0xAF, 0x22]
+        #expect(throws: JSONParser.Error.self) { try JSONParser.parse(overlong) }
+    }
+
+    @Test func limitsNesting() throws {
+        let ok = String(repeating: "[", count: 32) + String(repeating: "]", count: 32)
+        #expect(throws: Never.self) { try JSONParser.parse(Array(ok.utf8)) }
+        let deep = String(repeating: "[", count: 33) + String(repeating: "]", count: 33)
+        #expect(throws: JSONParser.Error.self) { try JSONParser.parse(Array(deep.utf8)) }
+        let hostile = String(repeating: "[", count: 100_000)
+        #expect(throws: JSONParser.Error.self) { try JSONParser.parse(Array(hostile.utf8)) }
+    }
+
+    @Test func writerEscapesAndRoundTrips() throws {
+        let value = JSONValue.object([
+            ("text", .string("quote\" back\\ nl\n tab\t bell\u{07} é 👍")),
+            ("list", .array([.number("1"), .null, .bool(true)])),
+        ])
+        #expect(value.json == #"{"text":"quote\" back\\ nl\n tab\t bell\u0007 é 👍","list":[1,null,true]}"#)
+        #expect(try parse(value.json) == value)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import RedisClient
+import SMSCore
+import SMSWebhook
+import TestSupport
+import Testing
+
+/// One `serve` instance on a free loopback port, with its own key prefix.
+struct TestService {
+    let configuration: ServeConfiguration
+    /// The app's client; the app closes it when it stops.
+    let redis: RedisClient
+    /// A separate client for the test's own checks.
+    let check: RedisClient
+    let keys: RedisKeys
+
+    init(redisURL: String = TestRedis.url, prefix: String, instance: String = "test", configure: (inout ServeConfiguration) -> Void = { _ in }) throws {
+        var redisConfiguration = try RedisConfiguration(url: redisURL)
+        redisConfiguration.connectTimeout = .milliseconds(500)
+        var configuration = ServeConfiguration(redis: redisConfiguration, instanceID: instance)
+        configuration.port = 0
+        configuration.keyPrefix = prefix
+        configure(&configuration)
+        self.configuration = configuration
+        var logger = Logger(label: "test.serve")
+        logger.logLevel = .warning
+        self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        self.check = RedisClient(configuration: redisConfiguration, logger: logger)
+        self.keys = RedisKeys(prefix: prefix)
+    }
+
+    var app: some ApplicationProtocol {
+        var logger = Logger(label: "test.serve")
+        logger.logLevel = .warning
+        return WebhookApplication.make(configuration: self.configuration, redis: self.redis, logger: logger)
+    }
+}
+
+let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+extension TestClientProtocol {
+    /// POSTs JSON to the legacy webhook and returns status and parsed body.
+    func postWebhook(_ body: String, headers: HTTPFields = jsonHeaders) async throws -> (HTTPResponse.Status, JSONValue) {
+        try await self.execute(uri: "/api/webhook/sms-received", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
+            let parsed = try JSONParser.parse(response.body.readableBytesView)
+            return (response.status, parsed)
+        }
+    }
+}
+
+extension JSONValue {
+    var int: Int? { if case .number(let n) = self { Int(n) } else { nil } }
+}
