@@ -24,12 +24,12 @@ run: build
 ## Every test, against a throwaway redis-server on a free loopback port.
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
-	ops/scripts/with-redis.sh $(SWIFT) test --skip-build --parallel $(SWIFT_FLAGS)
+	ops/scripts/with-redis.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
 ## The Redis client against redis-benchmark, in the same run.
 bench-redis: deps
-	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
-	ops/scripts/bench-redis.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook"
+	$(SWIFT) build -c release --product smshook-bench $(SWIFT_FLAGS)
+	ops/scripts/bench-redis.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook-bench"
 
 clean:
 	rm -rf .build
