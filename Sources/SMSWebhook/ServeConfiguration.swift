@@ -26,7 +26,7 @@ public struct ServeConfiguration: Sendable {
         } catch {
             throw ConfigurationError(variable: "REDIS_URL", message: "\(error)")
         }
-        var reader = EnvironmentReader(env)
+        let reader = EnvironmentReader(env)
         redis.connections = try reader.int("REDIS_CONNECTIONS", default: 1, range: 1...64)
         redis.connectTimeout = .milliseconds(try reader.int("REDIS_CONNECT_TIMEOUT_MS", default: 2000, range: 1...60_000))
         redis.commandTimeout = .milliseconds(try reader.int("REDIS_COMMAND_TIMEOUT_MS", default: 5000, range: 1...600_000))

@@ -21,8 +21,5 @@ if [ -z "${REDIS_URL:-}" ]; then
 fi
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
-"$bin" serve &
-app=$!
-trap 'kill -TERM $app 2>/dev/null; wait $app; exit 130' INT TERM
-wait $app
+# In the foreground: Ctrl-C reaches smshook, which shuts down gracefully; then the EXIT trap stops redis-server.
+"$bin" serve
