@@ -35,6 +35,7 @@ let package = Package(
             name: "SMSCore",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(

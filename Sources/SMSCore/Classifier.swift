@@ -1,44 +1,92 @@
-/// A first keyword classifier: exact compliance keywords, then yes / no words. Pure.
+/// Classifies a reply from vocabulary kept in the config file. Pure and immutable; build once, share freely.
+///
+/// Order: exact compliance keywords (the whole message) → longest phrase matches → negation ("not ok") → hedges
+/// ("maybe") and mixed answers ("yes but not today") → unknown.
 public struct Classifier: Sendable {
-    public var optOut: Set<String> = ["stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout"]
-    public var optIn: Set<String> = ["start", "unstop"]
-    public var help: Set<String> = ["help", "info"]
-    public var affirmative: Set<String> = ["yes", "y", "yeah", "yep", "sure", "ok", "okay", "si", "oui", "ja", "sim"]
-    public var negative: Set<String> = ["no", "n", "nope", "nah", "non", "nein", "não", "nao"]
+    struct Phrase: Sendable {
+        let tokens: [String]
+        let intent: Intent
+        let text: String
+    }
 
-    public init() {}
+    private let exact: [String: Intent]
+    /// Phrases by their first (folded) token, longest first.
+    private let phrases: [String: [Phrase]]
+    private let negators: Set<String>
+    private let contrast: Set<String>
+
+    public init(config: ReplyConfig.ClassifierSection) {
+        var exact: [String: Intent] = [:]
+        for word in config.exact.optOut { exact[TextNormalizer.tokens(word).joined(separator: " ")] = .optOut }
+        for word in config.exact.optIn { exact[TextNormalizer.tokens(word).joined(separator: " ")] = .optIn }
+        for word in config.exact.help { exact[TextNormalizer.tokens(word).joined(separator: " ")] = .help }
+        self.exact = exact
+        var phrases: [String: [Phrase]] = [:]
+        for (_, vocabulary) in config.languages.sorted(by: { $0.key < $1.key }) {
+            for (intent, list) in [(Intent.affirmative, vocabulary.affirmative), (.negative, vocabulary.negative), (.unknown, vocabulary.unknown)] {
+                for text in list {
+                    let tokens = TextNormalizer.tokens(text).map(TextNormalizer.fold)
+                    guard let first = tokens.first else { continue }
+                    phrases[first, default: []].append(Phrase(tokens: tokens, intent: intent, text: text))
+                }
+            }
+        }
+        self.phrases = phrases.mapValues { $0.sorted { $0.tokens.count > $1.tokens.count } }
+        self.negators = Set(config.negators.map(TextNormalizer.fold))
+        self.contrast = Set(config.contrast.map(TextNormalizer.fold))
+    }
 
     public func classify(_ text: String) -> Classification {
-        let normalized = Self.normalize(text)
-        if self.optOut.contains(normalized) { return Classification(intent: .optOut, matched: normalized, confidence: 1) }
-        if self.optIn.contains(normalized) { return Classification(intent: .optIn, matched: normalized, confidence: 1) }
-        if self.help.contains(normalized) { return Classification(intent: .help, matched: normalized, confidence: 1) }
-        let first = normalized.split(separator: " ").first.map(String.init) ?? ""
-        if self.affirmative.contains(normalized) {
-            return Classification(intent: .affirmative, matched: normalized, confidence: 0.95)
+        let raw = TextNormalizer.tokens(text)
+        if let intent = self.exact[raw.joined(separator: " ")] {
+            return Classification(intent: intent, matched: "exact:\(raw.joined(separator: " "))", confidence: 1)
         }
-        if self.negative.contains(normalized) {
-            return Classification(intent: .negative, matched: normalized, confidence: 0.95)
+        let tokens = raw.map(TextNormalizer.fold)
+        guard !tokens.isEmpty else { return Classification(intent: .unknown, matched: nil, confidence: 0) }
+
+        // Longest phrase at each position, left to right.
+        var matches: [(start: Int, phrase: Phrase)] = []
+        var i = 0
+        while i < tokens.count {
+            let found = self.phrases[tokens[i]]?.first { p in
+                i + p.tokens.count <= tokens.count && Array(tokens[i..<(i + p.tokens.count)]) == p.tokens
+            }
+            if let found {
+                matches.append((i, found))
+                i += found.tokens.count
+            } else {
+                i += 1
+            }
         }
-        if self.affirmative.contains(first) { return Classification(intent: .affirmative, matched: first, confidence: 0.7) }
-        if self.negative.contains(first) { return Classification(intent: .negative, matched: first, confidence: 0.7) }
-        return Classification(intent: .unknown, confidence: 0)
-    }
+        guard !matches.isEmpty else { return Classification(intent: .unknown, matched: nil, confidence: 0) }
 
-    /// Lower case, surrounding white space and punctuation removed, inner white space folded.
-    public static func normalize(_ text: String) -> String {
-        let lowered = text.lowercased()
-        let words = lowered.split(whereSeparator: { $0.isWhitespace }).map { word in
-            word.trimmingCharacters { $0.isPunctuation || $0.isSymbol }
-        }.filter { !$0.isEmpty }
-        return words.joined(separator: " ")
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(where predicate: (Character) -> Bool) -> Substring {
-        guard let start = self.firstIndex(where: { !predicate($0) }) else { return "" }
-        let end = self.lastIndex(where: { !predicate($0) })!
-        return self[start...end]
+        if let hedge = matches.first(where: { $0.phrase.intent == .unknown }) {
+            return Classification(intent: .unknown, matched: "hedge:\(hedge.phrase.text)", confidence: 0.8)
+        }
+        // An affirmative right after a negator that is not itself part of a match is a negative ("not ok").
+        let matchedPositions = Set(matches.flatMap { m in m.start..<(m.start + m.phrase.tokens.count) })
+        var intents: [(Intent, String)] = matches.map { m in
+            if m.phrase.intent == .affirmative, m.start > 0, !matchedPositions.contains(m.start - 1),
+                self.negators.contains(tokens[m.start - 1])
+            {
+                return (.negative, "negated:\(tokens[m.start - 1]) \(m.phrase.text)")
+            }
+            return (m.phrase.intent, m.phrase.text)
+        }
+        // "yes but not today": a contrast after an affirmative, followed by a negator → mixed.
+        if let firstYes = intents.firstIndex(where: { $0.0 == .affirmative }),
+            let but = tokens.indices.first(where: { $0 > matches[firstYes].start && self.contrast.contains(tokens[$0]) }),
+            tokens[(but + 1)...].contains(where: { self.negators.contains($0) })
+        {
+            intents.append((.negative, "contrast:\(tokens[but])"))
+        }
+        let kinds = Set(intents.map(\.0))
+        if kinds.count > 1 {
+            return Classification(intent: .unknown, matched: "mixed:" + intents.map(\.1).joined(separator: "+"), confidence: 0.3)
+        }
+        let covered = matches.reduce(0) { $0 + $1.phrase.tokens.count }
+        let coverage = Double(covered) / Double(tokens.count)
+        let confidence = ((0.6 + 0.35 * coverage) * 100).rounded() / 100
+        return Classification(intent: intents[0].0, matched: intents.map(\.1).joined(separator: "+"), confidence: min(confidence, 0.95))
     }
 }

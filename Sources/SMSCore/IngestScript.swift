@@ -6,22 +6,51 @@ public enum IngestScript {
     /// (OOM under noeviction, read-only replica), so a call never stops half-way through a batch for that reason.
     public static let source = """
         #!lua
-        -- smshook ingest. KEYS: 1 audit stream, 2 replies list, 3 rejected stream, 4.. one dedup key per message.
-        -- ARGV: 1 dedup ttl, 2 audit maxlen, 3 rejected maxlen, 4 rejected count R, then R rejected records,
-        -- then 3 per message: dedup value, audit record, reply job ('' when none). Returns 1 (new) or 0 per message.
-        local ttl, auditMax, rejectedMax, r = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+        -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, 4 optout, then per message: dedup key, rate key.
+        -- ARGV: 1 dedup ttl, 2 audit maxlen, 3 rejected maxlen, 4 max replies per window, 5 window seconds,
+        -- 6 rejected count R, R rejected records, then 5 per message: dedup value, audit record (JSON objects),
+        -- reply job ('' when none is due), number ('' when none), intent.
+        -- Returns per message: duplicate | queued | suppressed_optout | suppressed_rate | no_reply.
+        local ttl, auditMax, rejectedMax = ARGV[1], ARGV[2], ARGV[3]
+        local rateMax, window, r = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
         for i = 1, r do
-          redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[4 + i])
+          redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[6 + i])
         end
         local out = {}
-        for k = 4, #KEYS do
-          local a = 5 + r + (k - 4) * 3
-          if redis.call('SET', KEYS[k], ARGV[a], 'NX', 'EX', ttl) then
-            redis.call('XADD', KEYS[1], 'MAXLEN', '~', auditMax, '*', 'event', 'inbound', 'data', ARGV[a + 1])
-            if ARGV[a + 2] ~= '' then redis.call('LPUSH', KEYS[2], ARGV[a + 2]) end
-            out[#out + 1] = 1
+        for j = 0, (#KEYS - 4) / 2 - 1 do
+          local dedup, rate = KEYS[5 + 2 * j], KEYS[6 + 2 * j]
+          local a = 7 + r + 5 * j
+          local value, audit, job, number, intent = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+          if redis.call('EXISTS', dedup) == 1 then
+            out[#out + 1] = 'duplicate'
           else
-            out[#out + 1] = 0
+            local decision = 'no_reply'
+            local optedOut = number ~= '' and redis.call('SISMEMBER', KEYS[4], number) == 1
+            if intent == 'opt_out' then
+              if number ~= '' and redis.call('SADD', KEYS[4], number) == 0 then
+                decision = 'suppressed_optout'
+              elseif job ~= '' then
+                decision = 'queued'
+              end
+            else
+              if optedOut and (intent == 'opt_in' or intent == 'affirmative') then
+                redis.call('SREM', KEYS[4], number)
+                optedOut = false
+              end
+              if optedOut then
+                if job ~= '' then decision = 'suppressed_optout' end
+              elseif job ~= '' then
+                local n = redis.call('INCR', rate)
+                if n == 1 then redis.call('EXPIRE', rate, window) end
+                if n > rateMax then decision = 'suppressed_rate' else decision = 'queued' end
+              end
+            end
+            local head = '{"decision":"' .. decision .. '",'
+            redis.call('SET', dedup, head .. string.sub(value, 2), 'EX', ttl)
+            redis.call('XADD', KEYS[1], 'MAXLEN', '~', auditMax, '*', 'event', 'inbound', 'decision', decision,
+              'data', head .. string.sub(audit, 2))
+            if decision == 'queued' then redis.call('LPUSH', KEYS[2], job) end
+            out[#out + 1] = decision
           end
         end
         return out
@@ -30,6 +59,8 @@ public enum IngestScript {
     /// Retention settings of the transaction.
     public struct Settings: Sendable, Hashable {
         public var dedupTTLSeconds = 7 * 24 * 3600
+        public var maxRepliesPerWindow = 3
+        public var replyWindowSeconds = 3600
         public var auditMaxLength = 1_000_000
         public var rejectedMaxLength = 100_000
         public init() {}
@@ -40,16 +71,19 @@ public enum IngestScript {
         public var message: InboundMessage
         public var classification: Classification
         public var job: ReplyJob?
+        /// Why no reply is due, when `job` is nil.
+        public var noReplyReason: String?
         public var instance: String
         public var receivedAt: String
 
         public init(
-            message: InboundMessage, classification: Classification, job: ReplyJob?, instance: String,
-            receivedAt: String
+            message: InboundMessage, classification: Classification, job: ReplyJob?, noReplyReason: String? = nil,
+            instance: String, receivedAt: String
         ) {
             self.message = message
             self.classification = classification
             self.job = job
+            self.noReplyReason = noReplyReason
             self.instance = instance
             self.receivedAt = receivedAt
         }
@@ -81,8 +115,9 @@ public enum IngestScript {
             w.field("time_received", ifPresent: self.message.timeReceived)
             w.field("intent", self.classification.intent.rawValue)
             w.field("matched", ifPresent: self.classification.matched)
-            w.field("reply", self.job == nil ? "none" : "queued")
+            w.field("confidence", self.classification.confidence)
             w.field("job_id", ifPresent: self.job?.id)
+            w.field("no_reply_reason", ifPresent: self.noReplyReason)
             w.field("instance", self.instance)
             w.field("received_at", self.receivedAt)
             w.endObject()
@@ -111,19 +146,22 @@ public enum IngestScript {
     public static func arguments(
         entries: [Entry], rejected: [String], keys: RedisKeys, settings: Settings
     ) -> (keys: [String], arguments: [String]) {
-        var k = [keys.audit, keys.replies, keys.rejected]
-        k.reserveCapacity(3 + entries.count)
+        var k = [keys.audit, keys.replies, keys.rejected, keys.optOut]
+        k.reserveCapacity(4 + entries.count * 2)
         var a = [
             String(settings.dedupTTLSeconds), String(settings.auditMaxLength), String(settings.rejectedMaxLength),
-            String(rejected.count),
+            String(settings.maxRepliesPerWindow), String(settings.replyWindowSeconds), String(rejected.count),
         ]
-        a.reserveCapacity(4 + rejected.count + entries.count * 3)
+        a.reserveCapacity(6 + rejected.count + entries.count * 5)
         a.append(contentsOf: rejected)
         for entry in entries {
             k.append(keys.dedup(entry.message.guid))
+            k.append(keys.rate(entry.message.number ?? "-"))
             a.append(entry.dedupValue)
             a.append(entry.auditRecord)
             a.append(entry.job?.json ?? "")
+            a.append(entry.message.number ?? "")
+            a.append(entry.classification.intent.rawValue)
         }
         return (k, a)
     }

@@ -11,8 +11,11 @@ public struct IngestSummary: Sendable, Hashable {
         public var intent: Intent?
         public var index: Int
         public var error: PayloadError?
+        /// The reply decision of an accepted message: queued, suppressed_optout, suppressed_rate, no_reply.
+        public var reply: String?
 
-        public init(guid: String?, derived: Bool = false, outcome: Outcome, intent: Intent?, index: Int, error: PayloadError? = nil) {
+        public init(guid: String?, derived: Bool = false, outcome: Outcome, intent: Intent?, index: Int, error: PayloadError? = nil, reply: String? = nil) {
+            self.reply = reply
             self.guid = guid
             self.derived = derived
             self.outcome = outcome
@@ -55,6 +58,7 @@ public struct IngestSummary: Sendable, Hashable {
             if r.derived { w.field("guid_derived", true) }
             w.field("outcome", r.outcome.rawValue)
             if let intent = r.intent { w.field("intent", intent.rawValue) }
+            w.field("reply", ifPresent: r.reply)
             if let error = r.error {
                 w.field("index", r.index)
                 w.key("error")

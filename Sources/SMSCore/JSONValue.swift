@@ -102,6 +102,7 @@ public struct JSONWriter: Sendable {
     public mutating func field(_ name: String, _ value: String) { self.key(name); self.string(value) }
     public mutating func field(_ name: String, _ value: Int) { self.key(name); self.int(value) }
     public mutating func field(_ name: String, _ value: Bool) { self.key(name); self.bool(value) }
+    public mutating func field(_ name: String, _ value: Double) { self.key(name); self.raw(value.isFinite ? String(value) : "null") }
     /// Writes the member only when the value is present.
     public mutating func field(_ name: String, ifPresent value: String?) {
         if let value { self.field(name, value) }

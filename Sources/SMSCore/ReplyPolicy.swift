@@ -1,26 +1,42 @@
-/// Which intents get an automatic reply, and its text. `{number}` and `{intent}` are filled in.
+/// Whether and how to answer a message: templates per intent, never to our own numbers or to sender ids.
+/// Opt-out state and the loop guard live in Redis and are applied by the ingest script.
 public struct ReplyPolicy: Sendable, Hashable {
+    public enum Decision: Sendable, Hashable {
+        case reply(String)
+        /// No reply, and why: `no_template`, `no_number`, `own_number`, `sender_id`.
+        case none(reason: String)
+    }
+
     public var templates: [Intent: String]
+    public var ownNumbers: Set<String>
+    public var maxRepliesPerWindow: Int
+    public var windowSeconds: Int
 
-    public init(templates: [Intent: String] = ReplyPolicy.defaultTemplates) {
+    public init(templates: [Intent: String], ownNumbers: [String] = [], maxRepliesPerWindow: Int = 3, windowSeconds: Int = 3600) {
         self.templates = templates
+        self.ownNumbers = Set(ownNumbers.map(Self.digits))
+        self.maxRepliesPerWindow = maxRepliesPerWindow
+        self.windowSeconds = windowSeconds
     }
 
-    public static let defaultTemplates: [Intent: String] = [
-        .affirmative: "Thanks! We got your YES.",
-        .negative: "Thanks, we got your NO.",
-        .help: "Reply YES or NO. Reply STOP to unsubscribe.",
-        .optOut: "You are unsubscribed and will get no more messages. Reply START to resubscribe.",
-        .optIn: "You are subscribed again. Reply STOP to unsubscribe.",
-    ]
-
-    /// The reply text for a message, or `nil` when none is due (no template, or no sender to answer).
-    public func reply(to message: InboundMessage, classification: Classification) -> String? {
-        guard let number = message.number, let template = self.templates[classification.intent] else { return nil }
-        return template
-            .replacingAll("{number}", with: number)
-            .replacingAll("{intent}", with: classification.intent.rawValue)
+    public init(config: ReplyConfig) {
+        self.init(
+            templates: config.templates, ownNumbers: config.ownNumbers,
+            maxRepliesPerWindow: config.loopGuard.maxReplies, windowSeconds: config.loopGuard.windowSeconds)
     }
+
+    public func decide(_ message: InboundMessage, classification: Classification) -> Decision {
+        guard let number = message.number else { return .none(reason: "no_number") }
+        if number.unicodeScalars.contains(where: { $0.properties.isAlphabetic }) { return .none(reason: "sender_id") }
+        if self.ownNumbers.contains(Self.digits(number)) { return .none(reason: "own_number") }
+        guard let template = self.templates[classification.intent] else { return .none(reason: "no_template") }
+        return .reply(
+            template
+                .replacingAll("{number}", with: number)
+                .replacingAll("{intent}", with: classification.intent.rawValue))
+    }
+
+    static func digits(_ number: String) -> String { String(number.unicodeScalars.filter { ("0"..."9").contains($0) }) }
 }
 
 extension String {

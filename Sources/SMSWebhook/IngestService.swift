@@ -15,11 +15,14 @@ public struct IngestService: Sendable {
     let instance: String
 
     public init(
-        redis: RedisClient, keys: RedisKeys, settings: IngestScript.Settings, classifier: Classifier = Classifier(),
-        policy: ReplyPolicy = ReplyPolicy(), instance: String
+        redis: RedisClient, keys: RedisKeys, settings: IngestScript.Settings, classifier: Classifier,
+        policy: ReplyPolicy, instance: String
     ) {
         self.redis = redis
         self.keys = keys
+        var settings = settings
+        settings.maxRepliesPerWindow = policy.maxRepliesPerWindow
+        settings.replyWindowSeconds = policy.windowSeconds
         self.settings = settings
         self.classifier = classifier
         self.policy = policy
@@ -38,13 +41,19 @@ public struct IngestService: Sendable {
             switch item {
             case .accepted(let message):
                 let classification = self.classifier.classify(message.message)
-                let job = self.policy.reply(to: message, classification: classification).map { body in
-                    ReplyJob(
+                var job: ReplyJob?
+                var reason: String?
+                switch self.policy.decide(message, classification: classification) {
+                case .reply(let body):
+                    job = ReplyJob(
                         id: UUID().uuidString.lowercased(), to: message.number ?? "", body: body, inReplyTo: message.guid,
                         intent: classification.intent, provider: message.provider, createdAt: now)
+                case .none(let why):
+                    reason = why
                 }
                 entries.append(IngestScript.Entry(
-                    message: message, classification: classification, job: job, instance: self.instance, receivedAt: now))
+                    message: message, classification: classification, job: job, noReplyReason: reason,
+                    instance: self.instance, receivedAt: now))
                 results.append(.init(
                     guid: message.guid, derived: message.guidDerived, outcome: .accepted,
                     intent: classification.intent, index: results.count))
@@ -60,12 +69,11 @@ public struct IngestService: Sendable {
         let stored = try await self.store(entries: entries, rejected: rejected, logger: logger)
         var next = 0
         for i in results.indices where results[i].outcome == .accepted {
-            if !stored[next] { results[i].outcome = .duplicate }
+            if stored[next] == "duplicate" { results[i].outcome = .duplicate } else { results[i].reply = stored[next] }
             let entry = entries[next]
             logger.info("message ingested", metadata: [
                 "sms.guid": "\(entry.message.guid)", "sms.outcome": "\(results[i].outcome.rawValue)",
-                "sms.intent": "\(entry.classification.intent.rawValue)",
-                "sms.reply": "\(stored[next] && entry.job != nil ? "queued" : "none")",
+                "sms.intent": "\(entry.classification.intent.rawValue)", "sms.reply": "\(stored[next])",
                 "sms.number": "\(Self.mask(entry.message.number))",
             ])
             logger.debug("message body", metadata: [
@@ -77,9 +85,9 @@ public struct IngestService: Sendable {
         return IngestSummary(results: results)
     }
 
-    /// Runs the ingest script; returns, per entry, whether it was new.
+    /// Runs the ingest script; returns, per entry, `duplicate` or the reply decision.
     private func store(entries: [IngestScript.Entry], rejected: [String], logger: Logger) async throws(PayloadError)
-        -> [Bool]
+        -> [String]
     {
         if entries.isEmpty && rejected.isEmpty { return [] }
         let (keys, arguments) = IngestScript.arguments(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings)
@@ -91,11 +99,11 @@ public struct IngestService: Sendable {
             logger.error("ingest not stored", metadata: ["redis.error": "\(error)", "sms.count": "\(entries.count)"])
             throw PayloadError(.unavailable, "storage unavailable, nothing was recorded; retry later")
         }
-        guard let flags = reply.array?.compactMap({ $0.int }), flags.count == entries.count else {
+        guard let outcomes = reply.array?.compactMap({ $0.string }), outcomes.count == entries.count else {
             logger.error("ingest script gave an unexpected reply", metadata: ["redis.reply": "\(reply)"])
             throw PayloadError(.unavailable, "storage gave an unexpected answer; retry later")
         }
-        return flags.map { $0 == 1 }
+        return outcomes
     }
 
     /// `+1555***4567`: enough to correlate, not the whole number.

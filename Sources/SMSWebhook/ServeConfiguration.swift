@@ -12,10 +12,13 @@ public struct ServeConfiguration: Sendable {
     public var script = IngestScript.Settings()
     /// Seconds in the `Retry-After` header of a 503.
     public var retryAfterSeconds = 2
+    /// Classifier vocabulary, reply templates, loop guard, own numbers (`SMSHOOK_CONFIG`).
+    public var replies: ReplyConfig
 
-    public init(redis: RedisConfiguration, instanceID: String) {
+    public init(redis: RedisConfiguration, instanceID: String, replies: ReplyConfig) {
         self.redis = redis
         self.instanceID = instanceID
+        self.replies = replies
     }
 
     /// Reads the configuration; throws `ConfigurationError` naming the variable that is wrong.
@@ -30,7 +33,13 @@ public struct ServeConfiguration: Sendable {
         redis.connections = try reader.int("REDIS_CONNECTIONS", default: 1, range: 1...64)
         redis.connectTimeout = .milliseconds(try reader.int("REDIS_CONNECT_TIMEOUT_MS", default: 2000, range: 1...60_000))
         redis.commandTimeout = .milliseconds(try reader.int("REDIS_COMMAND_TIMEOUT_MS", default: 5000, range: 1...600_000))
-        self.init(redis: redis, instanceID: env["SMSHOOK_INSTANCE_ID"] ?? defaultInstanceID)
+        let replies: ReplyConfig
+        do {
+            replies = try ReplyConfig.load(path: env["SMSHOOK_CONFIG"]).0
+        } catch {
+            throw ConfigurationError(variable: "SMSHOOK_CONFIG", message: "\(error)")
+        }
+        self.init(redis: redis, instanceID: env["SMSHOOK_INSTANCE_ID"] ?? defaultInstanceID, replies: replies)
         self.host = env["SMSHOOK_HOST"] ?? self.host
         self.port = try reader.int("SMSHOOK_PORT", default: self.port, range: 0...65535)
         self.keyPrefix = env["SMSHOOK_KEY_PREFIX"] ?? self.keyPrefix

@@ -15,7 +15,8 @@ public struct WebhookRoutes: Sendable {
         self.redis = redis
         self.ingest = IngestService(
             redis: redis, keys: RedisKeys(prefix: configuration.keyPrefix), settings: configuration.script,
-            instance: configuration.instanceID)
+            classifier: Classifier(config: configuration.replies.classifier),
+            policy: ReplyPolicy(config: configuration.replies), instance: configuration.instanceID)
     }
 
     public func add(to router: Router<some RequestContext>) {

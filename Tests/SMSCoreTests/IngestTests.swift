@@ -28,12 +28,12 @@ import Testing
             IngestScript.Entry(message: InboundMessage(guid: "g2", number: nil, message: "x", provider: "p"), classification: .init(intent: .unknown, confidence: 0), job: nil, instance: "i", receivedAt: "t"),
         ]
         let (keys, args) = IngestScript.arguments(entries: entries, rejected: ["r1"], keys: RedisKeys(prefix: "p"), settings: .init())
-        #expect(keys == ["p:audit", "p:replies", "p:rejected", "p:dedup:g1", "p:dedup:g2"])
-        #expect(args.count == 4 + 1 + 6)
-        #expect(args[0...4] == ["604800", "1000000", "100000", "1", "r1"])
-        #expect(args[7] == job.json)
-        #expect(args[10] == "")
-        #expect(args[5] == #"{"outcome":"accepted","instance":"i","received_at":"t","intent":"affirmative","job_id":"j1"}"#)
+        #expect(keys == ["p:audit", "p:replies", "p:rejected", "p:optout", "p:dedup:g1", "p:rate:+1555", "p:dedup:g2", "p:rate:-"])
+        #expect(args.count == 6 + 1 + 2 * 5)
+        #expect(args[0...6] == ["604800", "1000000", "100000", "3", "3600", "1", "r1"])
+        #expect(args[7] == #"{"outcome":"accepted","instance":"i","received_at":"t","intent":"affirmative","job_id":"j1"}"#)
+        #expect(args[9...11] == [job.json, "+1555", "affirmative"])
+        #expect(args[14...16] == ["", "", "unknown"])
     }
 
     @Test func replyJobRoundTrips() throws {

@@ -23,12 +23,13 @@ struct LegacyWebhookTests {
             #expect(body["message"] == .string("Processed 1 message, skipped 0 duplicates"))
             #expect(body["processed"]?.int == 1)
             #expect(body["skipped"]?.int == 0)
-            #expect(body["results"] == .array([.object([("guid", .string("msg-001")), ("outcome", .string("accepted")), ("intent", .string("unknown"))])]))
+            #expect(body["results"] == .array([.object([("guid", .string("msg-001")), ("outcome", .string("accepted")), ("intent", .string("unknown")), ("reply", .string("no_reply"))])]))
         }
         let redis = self.service.check
         let stored = try await redis.send("GET", RedisArgument(self.service.keys.dedup("msg-001")))
         let value = try JSONParser.parse(try #require(stored.bytes))
         #expect(value["outcome"] == .string("accepted"))
+        #expect(value["decision"] == .string("no_reply"))
         #expect(value["instance"] == .string("test"))
         let ttl = try #require(try await redis.send("TTL", RedisArgument(self.service.keys.dedup("msg-001"))).int)
         #expect(ttl > 604_700 && ttl <= 604_800)
@@ -36,9 +37,11 @@ struct LegacyWebhookTests {
         let fields = try #require(audit.array?.first?.array?[1].array)
         #expect(fields[0] == .bulk(Array("event".utf8)))
         #expect(fields[1] == .bulk(Array("inbound".utf8)))
-        let record = try JSONParser.parse(try #require(fields[3].bytes))
+        #expect(fields[2...4] == [.bulk(Array("decision".utf8)), .bulk(Array("no_reply".utf8)), .bulk(Array("data".utf8))])
+        let record = try JSONParser.parse(try #require(fields[5].bytes))
         #expect(record["message"] == .string("Hello"))
-        #expect(record["reply"] == .string("none"))
+        #expect(record["decision"] == .string("no_reply"))
+        #expect(record["no_reply_reason"] == .string("no_template"))
         await redis.shutdown()
     }
 

@@ -12,8 +12,7 @@ import Testing
 /// One `serve` instance on a free loopback port, with its own key prefix.
 struct TestService {
     let configuration: ServeConfiguration
-    /// The app's client; the app closes it when it stops.
-    let redis: RedisClient
+    let redisConfiguration: RedisConfiguration
     /// A separate client for the test's own checks.
     let check: RedisClient
     let keys: RedisKeys
@@ -21,22 +20,25 @@ struct TestService {
     init(redisURL: String = TestRedis.url, prefix: String, instance: String = "test", configure: (inout ServeConfiguration) -> Void = { _ in }) throws {
         var redisConfiguration = try RedisConfiguration(url: redisURL)
         redisConfiguration.connectTimeout = .milliseconds(500)
-        var configuration = ServeConfiguration(redis: redisConfiguration, instanceID: instance)
+        let replies = try ReplyConfig.load(path: RepoFile.path("config/smshook.yaml")).0
+        var configuration = ServeConfiguration(redis: redisConfiguration, instanceID: instance, replies: replies)
         configuration.port = 0
         configuration.keyPrefix = prefix
         configure(&configuration)
         self.configuration = configuration
         var logger = Logger(label: "test.serve")
         logger.logLevel = .warning
-        self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        self.redisConfiguration = redisConfiguration
         self.check = RedisClient(configuration: redisConfiguration, logger: logger)
         self.keys = RedisKeys(prefix: prefix)
     }
 
+    /// A new application with its own Redis client, which the application closes when it stops.
     var app: some ApplicationProtocol {
         var logger = Logger(label: "test.serve")
         logger.logLevel = .warning
-        return WebhookApplication.make(configuration: self.configuration, redis: self.redis, logger: logger)
+        let redis = RedisClient(configuration: self.redisConfiguration, logger: logger)
+        return WebhookApplication.make(configuration: self.configuration, redis: redis, logger: logger)
     }
 }
 

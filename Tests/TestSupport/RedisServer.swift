@@ -115,3 +115,11 @@ public func canConnect(port: Int) -> Bool {
         }
     }
 }
+
+/// Paths inside this repository, for tests that read its shipped files.
+public enum RepoFile {
+    public static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
+}

@@ -1,0 +1,32 @@
+/// One entry of the audit stream, as read back for people (`smshook audit tail`).
+public struct AuditEntry: Sendable, Hashable {
+    public var id: String
+    public var fields: [String: String]
+    public var data: JSONValue
+
+    public init(id: String, fields: [(String, String)]) {
+        self.id = id
+        var map: [String: String] = [:]
+        for (k, v) in fields { map[k] = v }
+        self.fields = map
+        self.data = (try? JSONParser.parse(Array((map["data"] ?? "{}").utf8))) ?? .object([])
+    }
+
+    /// Milliseconds since the epoch, from the stream id.
+    public var milliseconds: Int64 { Int64(self.id.split(separator: "-").first ?? "") ?? 0 }
+
+    public var number: String? { self.data["number"]?.stringValue ?? self.data["to"]?.stringValue }
+
+    /// `<time> <event> <decision> guid=… number=… intent=… "message"`
+    public func line(time: String) -> String {
+        var parts = [time, self.fields["event"] ?? "-", self.fields["decision"] ?? self.data["decision"]?.stringValue ?? "-"]
+        for key in ["guid", "job_id", "number", "to", "intent", "matched", "no_reply_reason", "error", "instance"] {
+            if let value = self.data[key]?.stringValue { parts.append("\(key)=\(value)") }
+        }
+        if let message = self.data["message"]?.stringValue ?? self.data["body"]?.stringValue {
+            let short = message.count > 60 ? String(message.prefix(57)) + "..." : message
+            parts.append(JSONValue.string(short).json)
+        }
+        return parts.joined(separator: " ")
+    }
+}

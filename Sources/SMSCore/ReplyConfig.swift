@@ -1,0 +1,96 @@
+import Foundation
+import Yams
+
+/// The reply-decision configuration file (`config/smshook.yaml`): classifier vocabulary, reply templates,
+/// loop guard and the service's own numbers. See the shipped file for every key.
+public struct ReplyConfig: Sendable, Hashable, Decodable {
+    public struct Vocabulary: Sendable, Hashable, Decodable {
+        public var affirmative: [String] = []
+        public var negative: [String] = []
+        public var unknown: [String] = []
+    }
+
+    public struct Exact: Sendable, Hashable, Decodable {
+        public var optOut: [String]
+        public var optIn: [String]
+        public var help: [String]
+        enum CodingKeys: String, CodingKey {
+            case optOut = "opt_out"
+            case optIn = "opt_in"
+            case help
+        }
+    }
+
+    public struct ClassifierSection: Sendable, Hashable, Decodable {
+        public var exact: Exact
+        public var negators: [String]
+        public var contrast: [String]
+        public var languages: [String: Vocabulary]
+    }
+
+    public struct LoopGuard: Sendable, Hashable, Decodable {
+        public var maxReplies: Int
+        public var windowSeconds: Int
+        enum CodingKeys: String, CodingKey {
+            case maxReplies = "max_replies"
+            case windowSeconds = "window_seconds"
+        }
+    }
+
+    public var classifier: ClassifierSection
+    public var replies: [String: String?]
+    public var loopGuard: LoopGuard
+    public var ownNumbers: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case classifier, replies
+        case loopGuard = "loop_guard"
+        case ownNumbers = "own_numbers"
+    }
+
+    /// Parses the YAML (or JSON) text; errors name what is wrong.
+    public static func parse(_ text: String) throws -> ReplyConfig {
+        let config: ReplyConfig
+        do {
+            config = try YAMLDecoder().decode(ReplyConfig.self, from: text)
+        } catch {
+            throw ReplyConfigError(message: "cannot read the config: \(error)")
+        }
+        for key in config.replies.keys where Intent(rawValue: key) == nil {
+            throw ReplyConfigError(message: "replies: unknown intent '\(key)'")
+        }
+        guard config.loopGuard.maxReplies >= 0, config.loopGuard.windowSeconds > 0 else {
+            throw ReplyConfigError(message: "loop_guard: max_replies must be >= 0 and window_seconds > 0")
+        }
+        return config
+    }
+
+    /// Loads from `path`, or from the first of `./config/smshook.yaml`, `/etc/smshook/smshook.yaml` that exists.
+    public static func load(path: String?) throws -> (ReplyConfig, String) {
+        let candidates = path.map { [$0] } ?? ["config/smshook.yaml", "/etc/smshook/smshook.yaml"]
+        for candidate in candidates where FileManager.default.fileExists(atPath: candidate) {
+            let text = try String(contentsOfFile: candidate, encoding: .utf8)
+            do {
+                return (try self.parse(text), candidate)
+            } catch let error as ReplyConfigError {
+                throw ReplyConfigError(message: "\(candidate): \(error.message)")
+            }
+        }
+        throw ReplyConfigError(
+            message: "no config file at \(candidates.joined(separator: " or ")); set SMSHOOK_CONFIG to config/smshook.yaml")
+    }
+
+    /// Reply templates by intent.
+    public var templates: [Intent: String] {
+        var out: [Intent: String] = [:]
+        for (key, value) in self.replies {
+            if let intent = Intent(rawValue: key), let value { out[intent] = value }
+        }
+        return out
+    }
+}
+
+public struct ReplyConfigError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public var description: String { self.message }
+}
