@@ -20,7 +20,7 @@ public struct AuditEntry: Sendable, Hashable {
     /// `<time> <event> <decision> guid=… number=… intent=… "message"`
     public func line(time: String) -> String {
         var parts = [time, self.fields["event"] ?? "-", self.fields["decision"] ?? self.data["decision"]?.stringValue ?? "-"]
-        for key in ["guid", "job_id", "number", "to", "intent", "matched", "no_reply_reason", "error", "instance"] {
+        for key in ["guid", "job_id", "in_reply_to", "number", "to", "intent", "matched", "no_reply_reason", "provider_id", "error", "instance", "worker"] {
             if let value = self.data[key]?.stringValue { parts.append("\(key)=\(value)") }
         }
         if let message = self.data["message"]?.stringValue ?? self.data["body"]?.stringValue {

@@ -18,5 +18,13 @@ public struct RedisKeys: Sendable, Hashable {
     /// Stream: raw items refused by validation, kept so nothing is lost.
     public var rejected: String { "\(self.prefix):rejected" }
     public var optOut: String { "\(self.prefix):optout" }
+    /// Set by a worker after a successful send (TTL), so a recovered job is not sent twice.
+    public func sent(_ jobID: String) -> String { "\(self.prefix):sent:\(jobID)" }
+    /// Set of live worker ids (their processing lists are checked by the reaper).
+    public var workers: String { "\(self.prefix):workers" }
+    /// Lock held by the one worker that reaps at a time.
+    public var reaperLock: String { "\(self.prefix):reaper" }
+    /// Shared send rate limit per provider (GCRA theoretical arrival time).
+    public func sendRate(_ provider: String) -> String { "\(self.prefix):ratelimit:\(provider)" }
     public func rate(_ number: String) -> String { "\(self.prefix):rate:\(number)" }
 }

@@ -8,6 +8,8 @@ public struct ReplyJob: Sendable, Hashable {
     public var provider: String
     public var createdAt: String
     public var attempt: Int
+    /// Times the reaper moved this job back from a dead worker.
+    public var recovered: Int = 0
 
     public init(
         id: String, to: String, body: String, inReplyTo: String, intent: Intent, provider: String,
@@ -34,6 +36,7 @@ public struct ReplyJob: Sendable, Hashable {
         w.field("provider", self.provider)
         w.field("created_at", self.createdAt)
         w.field("attempt", self.attempt)
+        if self.recovered > 0 { w.field("recovered", self.recovered) }
         w.endObject()
         return w.text
     }
@@ -52,6 +55,13 @@ public struct ReplyJob: Sendable, Hashable {
         self.intent = Intent(rawValue: try text("intent")) ?? .unknown
         self.provider = try text("provider")
         self.createdAt = try text("created_at")
-        if case .number(let n)? = json["attempt"], let a = Int(n) { self.attempt = a } else { self.attempt = 0 }
+        self.attempt = Self.int(json["attempt"])
+        self.recovered = Self.int(json["recovered"])
+    }
+
+    /// Whole numbers as Redis' cjson may write them (`3` or `3.0`).
+    private static func int(_ value: JSONValue?) -> Int {
+        guard case .number(let n)? = value else { return 0 }
+        return Int(n) ?? Double(n).map { Int($0) } ?? 0
     }
 }

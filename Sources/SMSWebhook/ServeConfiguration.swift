@@ -23,16 +23,13 @@ public struct ServeConfiguration: Sendable {
 
     /// Reads the configuration; throws `ConfigurationError` naming the variable that is wrong.
     public init(environment env: [String: String], defaultInstanceID: String) throws {
-        var redis: RedisConfiguration
+        let redis: RedisConfiguration
         do {
-            redis = try RedisConfiguration(url: env["REDIS_URL"] ?? "redis://127.0.0.1:6379")
-        } catch {
-            throw ConfigurationError(variable: "REDIS_URL", message: "\(error)")
+            redis = try RedisConfiguration(environment: env)
+        } catch let error as RedisError {
+            throw ConfigurationError(variable: "REDIS", message: error.message)
         }
         let reader = EnvironmentReader(env)
-        redis.connections = try reader.int("REDIS_CONNECTIONS", default: 1, range: 1...64)
-        redis.connectTimeout = .milliseconds(try reader.int("REDIS_CONNECT_TIMEOUT_MS", default: 2000, range: 1...60_000))
-        redis.commandTimeout = .milliseconds(try reader.int("REDIS_COMMAND_TIMEOUT_MS", default: 5000, range: 1...600_000))
         let replies: ReplyConfig
         do {
             replies = try ReplyConfig.load(path: env["SMSHOOK_CONFIG"]).0
@@ -56,22 +53,3 @@ public struct ServeConfiguration: Sendable {
     }
 }
 
-/// A configuration value that cannot be used.
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    public let variable: String
-    public let message: String
-    public var description: String { "\(self.variable): \(self.message)" }
-}
-
-struct EnvironmentReader {
-    let env: [String: String]
-    init(_ env: [String: String]) { self.env = env }
-
-    func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = self.env[name], !text.isEmpty else { return value }
-        guard let n = Int(text), range.contains(n) else {
-            throw ConfigurationError(variable: name, message: "expected a whole number in \(range), got '\(text)'")
-        }
-        return n
-    }
-}

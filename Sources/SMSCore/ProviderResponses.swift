@@ -1,0 +1,64 @@
+/// Reading providers' answers into a `SendResult`. Pure: status code, headers and body in, verdict out.
+public enum ProviderResponses {
+    /// Seconds from a `Retry-After` header (delta-seconds form; an HTTP date is ignored).
+    public static func retryAfter(_ header: String?) -> Double? {
+        guard let header, let seconds = Double(header.trimmingWhitespace()), seconds >= 0 else { return nil }
+        return seconds
+    }
+
+    /// The common part: 429 and 5xx retry, 2xx goes on to the provider's body, other statuses are permanent.
+    static func byStatus(_ status: Int, retryAfter: String?, body: String) -> SendResult? {
+        if status == 429 { return .retryable(reason: "HTTP 429 rate limited", retryAfter: self.retryAfter(retryAfter)) }
+        if status >= 500 { return .retryable(reason: "HTTP \(status): \(body.prefix(200))", retryAfter: self.retryAfter(retryAfter)) }
+        if status == 408 { return .retryable(reason: "HTTP 408 timeout", retryAfter: nil) }
+        if !(200..<300).contains(status) { return .permanent(reason: "HTTP \(status): \(body.prefix(200))", optOut: false) }
+        return nil
+    }
+
+    /// SMSMobileAPI `/sendsms/`: `{"result": {"error": "0", "sent": "1", ...}}`; error other than 0 is permanent.
+    public static func smsMobileAPI(status: Int, retryAfter: String?, body: [UInt8]) -> SendResult {
+        let text = String(decoding: body, as: UTF8.self)
+        if let verdict = self.byStatus(status, retryAfter: retryAfter, body: text) { return verdict }
+        guard let json = try? JSONParser.parse(body), let result = json["result"] else {
+            return .retryable(reason: "unreadable answer: \(text.prefix(200))", retryAfter: nil)
+        }
+        let error = self.scalar(result["error"]) ?? "0"
+        let sent = self.scalar(result["sent"]) ?? "0"
+        if error == "0" || error.isEmpty, sent != "0" {
+            return .sent(providerID: self.scalar(result["id"]) ?? self.scalar(result["guid"]))
+        }
+        return .permanent(reason: "smsmobileapi error \(error): \(text.prefix(200))", optOut: false)
+    }
+
+    /// Twilio Messages API: 201 with `sid`; errors `{"code": 21610, "message": ..., "status": 400}`.
+    public static func twilio(status: Int, retryAfter: String?, body: [UInt8]) -> SendResult {
+        let text = String(decoding: body, as: UTF8.self)
+        let json = try? JSONParser.parse(body)
+        let code = self.scalar(json?["code"])
+        if code == "21610" {
+            return .permanent(reason: "twilio 21610: recipient unsubscribed", optOut: true)
+        }
+        if let verdict = self.byStatus(status, retryAfter: retryAfter, body: text) {
+            if case .permanent = verdict, let code {
+                return .permanent(reason: "twilio \(code): \(json?["message"]?.stringValue ?? text.prefix(200).description)", optOut: false)
+            }
+            return verdict
+        }
+        return .sent(providerID: json?["sid"]?.stringValue)
+    }
+
+    /// A generic JSON endpoint: 2xx is sent.
+    public static func http(status: Int, retryAfter: String?, body: [UInt8]) -> SendResult {
+        let text = String(decoding: body, as: UTF8.self)
+        return self.byStatus(status, retryAfter: retryAfter, body: text) ?? .sent(providerID: nil)
+    }
+
+    static func scalar(_ value: JSONValue?) -> String? {
+        switch value {
+        case .string(let s)?: return s
+        case .number(let n)?: return n
+        case .bool(let b)?: return b ? "true" : "false"
+        default: return nil
+        }
+    }
+}

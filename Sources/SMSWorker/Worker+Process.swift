@@ -1,0 +1,147 @@
+import Foundation
+import RedisClient
+import SMSCore
+
+extension Worker {
+    /// One job: pre-checks, rate limit, send, finish. Redis hiccups are retried; the send happens at most once here.
+    func process(_ raw: [UInt8]) async {
+        guard let job = try? ReplyJob(json: JSONParser.parse(raw)) else {
+            let record = JSONValue.object([
+                ("raw", .string(String(decoding: raw, as: UTF8.self))), ("error", .string("unreadable job")),
+                ("failed_at", .string(Self.now())),
+            ]).json
+            await self.finish(raw, job: nil, outcome: "dead", detail: record, error: "unreadable job")
+            return
+        }
+        guard let skip = await self.withRedisRetry({ try await self.preCheck(job) }) else { return }
+        if let skip {
+            await self.finish(raw, job: job, outcome: skip, detail: "", error: nil)
+            return
+        }
+        await self.waitForRateLimit()
+        let started = ContinuousClock.now
+        let result = await self.sender.send(job)
+        let elapsed = ContinuousClock.now - started
+        switch result {
+        case .sent(let providerID):
+            self.logger.info("reply sent", metadata: [
+                "job.id": "\(job.id)", "sms.guid": "\(job.inReplyTo)", "send.ms": "\(elapsed.milliseconds)",
+            ])
+            await self.finish(raw, job: job, outcome: "sent", detail: "", error: nil, providerID: providerID)
+        case .retryable(let reason, let retryAfter):
+            if Task.isCancelled { return }  // stopping past the deadline: the job goes back to the queue as it is
+            let attempt = job.attempt + 1
+            if self.configuration.backoff.isExhausted(afterAttempt: attempt) {
+                let error = "gave up after \(attempt) attempts: \(reason)"
+                await self.finish(raw, job: job, outcome: "dead", detail: self.deadRecord(job, error: error), error: error)
+                return
+            }
+            let delay = self.configuration.backoff.delay(afterAttempt: attempt, retryAfter: retryAfter, random: Double.random(in: 0..<1))
+            var next = job
+            next.attempt = attempt
+            let due = Int64((Date().timeIntervalSince1970 + delay) * 1000)
+            self.logger.warning("send failed; will retry", metadata: [
+                "job.id": "\(job.id)", "send.error": "\(reason)", "retry.in_s": "\(Int(delay.rounded()))", "attempt": "\(attempt)",
+            ])
+            await self.finish(raw, job: job, outcome: "retry", detail: next.json, error: reason, due: due)
+        case .permanent(let reason, let optOut):
+            self.logger.error("send refused; job is dead", metadata: ["job.id": "\(job.id)", "send.error": "\(reason)"])
+            await self.finish(
+                raw, job: job, outcome: "dead", detail: self.deadRecord(job, error: reason), error: reason,
+                optOut: optOut ? job.to : nil)
+        }
+    }
+
+    /// `skipped_optout`, `skipped_sent`, or nil to send.
+    private func preCheck(_ job: ReplyJob) async throws -> String? {
+        let replies = try await self.redis.pipeline([
+            RedisCommand("SISMEMBER", RedisArgument(self.keys.optOut), RedisArgument(job.to)),
+            RedisCommand("EXISTS", RedisArgument(self.keys.sent(job.id))),
+        ])
+        if replies[0].int == 1 { return "skipped_optout" }
+        if replies[1].int == 1 { return "skipped_sent" }
+        _ = try replies[0].orThrow()
+        return nil
+    }
+
+    private func waitForRateLimit() async {
+        guard self.configuration.sendRate > 0 else { return }
+        let interval = 1000 / self.configuration.sendRate
+        let tolerance = interval * Double(self.configuration.sendBurst - 1)
+        let key = RedisArgument(self.keys.sendRate(self.sender.name))
+        while !Task.isCancelled {
+            let wait = await self.withRedisRetry {
+                try await self.redis.evaluate(
+                    WorkerScripts.rateLimit, keys: [key],
+                    arguments: [RedisArgument(String(Int(interval.rounded()))), RedisArgument(String(Int(tolerance.rounded())))]
+                ).int ?? 0
+            }
+            guard let wait, wait > 0 else { return }
+            try? await Task.sleep(for: .milliseconds(wait))
+        }
+    }
+
+    /// The one atomic step that ends a job's stay in this worker's processing list.
+    func finish(
+        _ raw: [UInt8], job: ReplyJob?, outcome: String, detail: String, error: String?, providerID: String? = nil,
+        due: Int64 = 0, optOut: String? = nil
+    ) async {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("job_id", ifPresent: job?.id)
+        w.field("to", ifPresent: job?.to)
+        w.field("in_reply_to", ifPresent: job?.inReplyTo)
+        w.field("intent", ifPresent: job?.intent.rawValue)
+        w.field("provider", self.sender.name)
+        if let job { w.field("attempt", job.attempt + 1) }
+        w.field("worker", self.configuration.workerID)
+        w.field("provider_id", ifPresent: providerID)
+        w.field("error", ifPresent: error)
+        w.field("at", Self.now())
+        w.endObject()
+        let keys = [
+            self.processingKey, self.keys.audit, self.keys.sent(job?.id ?? "-"), self.keys.retry, self.keys.dead,
+            self.keys.optOut,
+        ].map { RedisArgument($0) }
+        let arguments = [
+            RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.configuration.auditMaxLength),
+            RedisArgument(w.text), RedisArgument(self.configuration.sentMarkerTTL), RedisArgument(detail),
+            RedisArgument(String(due)), RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""),
+        ]
+        _ = await self.withRedisRetry {
+            try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)
+        }
+    }
+
+    func deadRecord(_ job: ReplyJob, error: String) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("job")
+        w.write((try? JSONParser.parse(Array(job.json.utf8))) ?? .null)
+        w.field("error", error)
+        w.field("failed_at", Self.now())
+        w.endObject()
+        return w.text
+    }
+
+    /// Runs a Redis step until it succeeds, backing off; gives up (nil) once stopping and past a few tries.
+    func withRedisRetry<T: Sendable>(_ step: @Sendable () async throws -> T) async -> T? {
+        var failures = 0
+        while true {
+            do {
+                return try await step()
+            } catch {
+                failures += 1
+                if failures == 1 { self.logger.error("redis step failed; retrying", metadata: ["redis.error": "\(error)"]) }
+                if (self.isStopping || Task.isCancelled) && failures >= 3 { return nil }
+                try? await Task.sleep(for: .milliseconds(min(2000, 50 * (1 << min(failures, 6)))))
+            }
+        }
+    }
+
+    static func now() -> String { Date().formatted(.iso8601) }
+}
+
+extension Duration {
+    var milliseconds: Int64 { self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000 }
+}

@@ -1,0 +1,110 @@
+import RedisClient
+import SMSCore
+
+/// Everything `smshook worker` reads from the environment. Every key is documented in README.md.
+public struct WorkerConfiguration: Sendable {
+    public enum Provider: String, Sendable, CaseIterable {
+        case console, smsmobileapi, twilio, http
+    }
+
+    public var redis: RedisConfiguration
+    public var keyPrefix = "smshook"
+    public var workerID: String
+    public var concurrency = 8
+    /// BLMOVE block time; also how quickly a fetch loop notices shutdown.
+    public var blockSeconds = 1.0
+    public var heartbeatTTL = 30
+    public var heartbeatInterval = 10.0
+    public var reapInterval = 10.0
+    public var maxRecoveries = 3
+    public var drainSeconds = 25.0
+    public var schedulerInterval = 1.0
+    public var backoff = Backoff()
+    public var deadMax = 10_000
+    public var sentMarkerTTL = 7 * 24 * 3600
+    public var auditMaxLength = 1_000_000
+    /// Sends per second shared by all workers of a provider; 0 = no limit.
+    public var sendRate = 0.0
+    public var sendBurst = 1
+    public var provider: Provider = .console
+    public var providerSettings = ProviderSettings()
+
+    public struct ProviderSettings: Sendable {
+        public var connectTimeoutMS = 5000
+        public var requestTimeoutMS = 15_000
+        public var smsMobileAPIBaseURL = "https://api.smsmobileapi.com"
+        public var smsMobileAPIKey = ""
+        public var smsMobileAPISender: String?
+        public var twilioBaseURL = "https://api.twilio.com"
+        public var twilioAccountSID = ""
+        public var twilioAuthToken = ""
+        public var twilioFrom: String?
+        public var twilioMessagingServiceSID: String?
+        public var httpURL = ""
+        public var httpSecret = ""
+        public init() {}
+    }
+
+    public init(redis: RedisConfiguration, workerID: String) {
+        self.redis = redis
+        self.workerID = workerID
+    }
+
+    public init(environment env: [String: String], defaultWorkerID: String) throws {
+        let redis: RedisConfiguration
+        do {
+            redis = try RedisConfiguration(environment: env)
+        } catch let error as RedisError {
+            throw ConfigurationError(variable: "REDIS", message: error.message)
+        }
+        let r = EnvironmentReader(env)
+        self.init(redis: redis, workerID: r.string("WORKER_ID", default: defaultWorkerID))
+        self.keyPrefix = r.string("SMSHOOK_KEY_PREFIX", default: self.keyPrefix)
+        self.concurrency = try r.int("WORKER_CONCURRENCY", default: 8, range: 1...1024)
+        self.blockSeconds = try r.double("WORKER_BLOCK_SECONDS", default: 1, range: 0.01...60)
+        self.heartbeatTTL = try r.int("WORKER_HEARTBEAT_TTL", default: 30, range: 1...3600)
+        self.heartbeatInterval = try r.double("WORKER_HEARTBEAT_INTERVAL", default: Double(self.heartbeatTTL) / 3, range: 0.05...3600)
+        self.reapInterval = try r.double("WORKER_REAP_INTERVAL", default: 10, range: 0.05...3600)
+        self.maxRecoveries = try r.int("WORKER_MAX_RECOVERIES", default: 3, range: 0...1000)
+        self.drainSeconds = try r.double("WORKER_DRAIN_SECONDS", default: 25, range: 0...3600)
+        self.backoff = Backoff(
+            baseSeconds: try r.double("RETRY_BASE_SECONDS", default: 5, range: 0.001...86400),
+            capSeconds: try r.double("RETRY_CAP_SECONDS", default: 3600, range: 0.001...(7 * 86400)),
+            maxAttempts: try r.int("RETRY_MAX_ATTEMPTS", default: 10, range: 1...1000))
+        self.deadMax = try r.int("DEAD_MAX", default: 10_000, range: 1...10_000_000)
+        self.sentMarkerTTL = try r.int("SENT_MARKER_TTL", default: self.sentMarkerTTL, range: 60...(366 * 86400))
+        self.auditMaxLength = try r.int("SMSHOOK_AUDIT_MAXLEN", default: self.auditMaxLength, range: 1...1_000_000_000)
+        self.sendRate = try r.double("SEND_RATE_PER_SECOND", default: 0, range: 0...100_000)
+        self.sendBurst = try r.int("SEND_BURST", default: 1, range: 1...100_000)
+        let name = r.string("SMSHOOK_PROVIDER", default: "console")
+        guard let provider = Provider(rawValue: name) else {
+            throw ConfigurationError(
+                variable: "SMSHOOK_PROVIDER",
+                message: "unknown provider '\(name)'; one of \(Provider.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.provider = provider
+        var p = ProviderSettings()
+        p.connectTimeoutMS = try r.int("SEND_CONNECT_TIMEOUT_MS", default: 5000, range: 1...120_000)
+        p.requestTimeoutMS = try r.int("SEND_TIMEOUT_MS", default: 15_000, range: 1...600_000)
+        switch provider {
+        case .console: break
+        case .smsmobileapi:
+            p.smsMobileAPIBaseURL = r.string("SMSMOBILEAPI_BASE_URL", default: p.smsMobileAPIBaseURL)
+            p.smsMobileAPIKey = try r.required("SMSMOBILEAPI_KEY", for: "SMSHOOK_PROVIDER=smsmobileapi")
+            p.smsMobileAPISender = env["SMSMOBILEAPI_SENDER"]
+        case .twilio:
+            p.twilioBaseURL = r.string("TWILIO_BASE_URL", default: p.twilioBaseURL)
+            p.twilioAccountSID = try r.required("TWILIO_ACCOUNT_SID", for: "SMSHOOK_PROVIDER=twilio")
+            p.twilioAuthToken = try r.required("TWILIO_AUTH_TOKEN", for: "SMSHOOK_PROVIDER=twilio")
+            p.twilioFrom = env["TWILIO_FROM"].flatMap { $0.isEmpty ? nil : $0 }
+            p.twilioMessagingServiceSID = env["TWILIO_MESSAGING_SERVICE_SID"].flatMap { $0.isEmpty ? nil : $0 }
+            guard p.twilioFrom != nil || p.twilioMessagingServiceSID != nil else {
+                throw ConfigurationError(variable: "TWILIO_FROM", message: "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
+            }
+        case .http:
+            p.httpURL = try r.required("HTTP_PROVIDER_URL", for: "SMSHOOK_PROVIDER=http")
+            p.httpSecret = try r.required("HTTP_PROVIDER_SECRET", for: "SMSHOOK_PROVIDER=http")
+        }
+        self.providerSettings = p
+    }
+}

@@ -1,0 +1,90 @@
+import RedisClient
+
+/// The worker's atomic steps, each one Lua script.
+enum WorkerScripts {
+    /// Finishes a job. KEYS: processing, audit, sent marker, retry zset, dead list, optout.
+    /// ARGV: raw job, outcome (sent | skipped_optout | skipped_sent | retry | dead), audit maxlen, audit data,
+    /// sent marker ttl, retry member or dead record, retry due (ms), dead max, number to opt out ('' none).
+    /// A job that is no longer in this worker's processing list (the reaper took it) is only marked sent.
+    static let finish = RedisScript("""
+        #!lua
+        local outcome = ARGV[2]
+        local removed = redis.call('LREM', KEYS[1], 1, ARGV[1])
+        if outcome == 'sent' then
+          redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
+        elseif removed == 0 then
+          return 0
+        elseif outcome == 'retry' then
+          redis.call('ZADD', KEYS[4], ARGV[7], ARGV[6])
+        elseif outcome == 'dead' then
+          redis.call('LPUSH', KEYS[5], ARGV[6])
+          redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[8]) - 1)
+        end
+        if ARGV[9] ~= '' then redis.call('SADD', KEYS[6], ARGV[9]) end
+        redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', 'send', 'decision', outcome, 'data', ARGV[4])
+        return removed
+        """)
+
+    /// Moves due retries back to the queue. KEYS: retry zset, queue. ARGV: now (ms), most to move.
+    static let schedule = RedisScript("""
+        #!lua
+        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+        for _, job in ipairs(due) do
+          redis.call('ZREM', KEYS[1], job)
+          redis.call('RPUSH', KEYS[2], job)
+        end
+        return #due
+        """)
+
+    /// Returns the jobs of a dead worker to the queue, counting recoveries; past the limit a job goes to the dead
+    /// list (poison pill). KEYS: processing, queue, dead, workers set, heartbeat.
+    /// ARGV: worker id, max recoveries, dead max, now (ISO 8601). Returns jobs moved, or -1 if the worker is alive.
+    static let reap = RedisScript("""
+        #!lua
+        if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
+        local moved = 0
+        while true do
+          local raw = redis.call('RPOP', KEYS[1])
+          if not raw then break end
+          local ok, job = pcall(cjson.decode, raw)
+          if ok and type(job) == 'table' then
+            job.recovered = (tonumber(job.recovered) or 0) + 1
+            if job.recovered > tonumber(ARGV[2]) then
+              redis.call('LPUSH', KEYS[3], cjson.encode({job = job, failed_at = ARGV[4],
+                error = 'recovered from crashed workers more than ' .. ARGV[2] .. ' times (poison pill)'}))
+              redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+            else
+              redis.call('RPUSH', KEYS[2], cjson.encode(job))
+            end
+          else
+            redis.call('LPUSH', KEYS[3], cjson.encode({raw = raw, error = 'unreadable job', failed_at = ARGV[4]}))
+          end
+          moved = moved + 1
+        end
+        redis.call('SREM', KEYS[4], ARGV[1])
+        return moved
+        """)
+
+    /// Gives back everything this worker holds (graceful stop). KEYS: processing, queue. Returns jobs moved.
+    static let requeue = RedisScript("""
+        #!lua
+        local n = 0
+        while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end
+        return n
+        """)
+
+    /// GCRA rate limit shared by all workers. KEYS: state. ARGV: interval (ms), burst tolerance (ms).
+    /// Returns 0 when a send may go now, else the milliseconds to wait.
+    static let rateLimit = RedisScript("""
+        #!lua
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local tat = tonumber(redis.call('GET', KEYS[1])) or now
+        if tat < now then tat = now end
+        local allowAt = tat - tonumber(ARGV[2])
+        if now < allowAt then return allowAt - now end
+        local nextTat = tat + tonumber(ARGV[1])
+        redis.call('SET', KEYS[1], nextTat, 'PX', nextTat - now + 1000)
+        return 0
+        """)
+}
