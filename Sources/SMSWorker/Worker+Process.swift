@@ -58,7 +58,8 @@ extension Worker {
             RedisCommand("SISMEMBER", RedisArgument(self.keys.optOut), RedisArgument(job.to)),
             RedisCommand("EXISTS", RedisArgument(self.keys.sent(job.id))),
         ])
-        if replies[0].int == 1 { return "skipped_optout" }
+        // The one opt-out confirmation is meant for a number that has just opted out.
+        if replies[0].int == 1 && job.intent != .optOut { return "skipped_optout" }
         if replies[1].int == 1 { return "skipped_sent" }
         _ = try replies[0].orThrow()
         return nil
