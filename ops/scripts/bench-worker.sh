@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Usage: bench-worker.sh PATH_TO_SMSHOOK [JOBS] [PROVIDER] [REDIS_PORT]
+# Queues JOBS reply jobs (default 100000) on a redis-server at REDIS_PORT (a fresh one when not given), runs one
+# `smshook worker` with PROVIDER (console, output discarded; or http to a local sink) and prints jobs/s.
+set -euo pipefail
+bin=${1:?usage: bench-worker.sh PATH_TO_SMSHOOK [JOBS] [PROVIDER] [REDIS_PORT]}
+jobs=${2:-100000}
+provider=${3:-console}
+here=$(cd "$(dirname "$0")" && pwd)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "${dir:-}"; }
+trap cleanup EXIT
+port=${4:-}
+if [ -z "$port" ]; then
+    port=$("$here/free-port.sh")
+    dir=$(mktemp -d -t smshook-bw.XXXXXX)
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no --logfile "$dir/redis.log" &
+    pids+=($!)
+    for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+fi
+prefix="bench$RANDOM"
+redis-cli -p "$port" EVAL "for i = 1, tonumber(ARGV[1]) do redis.call('LPUSH', KEYS[1], '{\"id\":\"job-' .. i .. '\",\"to\":\"+1555' .. i .. '\",\"body\":\"Thanks! We got your YES.\",\"in_reply_to\":\"g-' .. i .. '\",\"intent\":\"affirmative\",\"provider\":\"smsmobileapi\",\"created_at\":\"2025-01-20T10:00:00Z\",\"attempt\":0}') end return redis.call('LLEN', KEYS[1])" 1 "$prefix:replies" "$jobs" >/dev/null
+env=(REDIS_URL="redis://127.0.0.1:$port" SMSHOOK_KEY_PREFIX="$prefix" SMSHOOK_PROVIDER="$provider" LOG_LEVEL=error)
+if [ "$provider" = http ]; then
+    sink_port=$("$here/free-port.sh")
+    python3 "$here/http-sink.py" "$sink_port" &
+    pids+=($!)
+    sleep 0.5
+    env+=(HTTP_PROVIDER_URL="http://127.0.0.1:$sink_port/hook" HTTP_PROVIDER_SECRET=bench)
+fi
+start=$(date +%s.%N)
+env "${env[@]}" "$bin" worker >/dev/null &
+worker=$!
+pids+=($worker)
+while [ "$(redis-cli -p "$port" LLEN "$prefix:replies")" != 0 ] || \
+      [ "$(redis-cli -p "$port" EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('LLEN', k) end return n" 0 "$prefix:replies:processing:*")" != 0 ]; do
+    sleep 0.1
+done
+end=$(date +%s.%N)
+kill -TERM "$worker"; wait "$worker" || true
+sent=$(redis-cli -p "$port" EVAL "return #redis.call('KEYS', ARGV[1])" 0 "$prefix:sent:*")
+awk -v n="$jobs" -v s="$start" -v e="$end" -v p="$provider" -v sent="$sent" \
+    'BEGIN {printf "worker drain (%s): %d jobs, %d sent-markers, %.1f s, %d jobs/s\n", p, n, sent, e - s, n / (e - s)}'
+redis-cli -p "$port" EVAL "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0" 0 "$prefix:*" >/dev/null
