@@ -6,6 +6,11 @@ public enum LegacyPayload {
     public struct Decoded: Sendable {
         public var isBatch: Bool
         public var items: [Item]
+
+        public init(isBatch: Bool, items: [Item]) {
+            self.isBatch = isBatch
+            self.items = items
+        }
     }
 
     public enum Item: Sendable {

@@ -17,6 +17,7 @@ public struct PayloadError: Error, Sendable, Hashable {
         public static let bodyTooLarge = Code("body_too_large")
         public static let unsupportedMediaType = Code("unsupported_media_type")
         public static let unavailable = Code("unavailable")
+        public static let unauthorized = Code("unauthorized")
         public static let notFound = Code("not_found")
         public static let methodNotAllowed = Code("method_not_allowed")
         public static let `internal` = Code("internal_error")
@@ -38,6 +39,7 @@ public struct PayloadError: Error, Sendable, Hashable {
         case .invalidJSON: return 400
         case .bodyTooLarge, .batchTooLarge: return 413
         case .unsupportedMediaType: return 415
+        case .unauthorized: return 401
         case .unavailable: return 503
         case .notFound: return 404
         case .methodNotAllowed: return 405

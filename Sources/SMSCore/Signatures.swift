@@ -17,3 +17,42 @@ public enum Signatures {
         return "v1," + Data(mac).base64EncodedString()
     }
 }
+
+extension Signatures {
+    /// SMSMobileAPI V2: hex HMAC-SHA256(secret, "<timestamp>.<body>"); sent as `v1=<hex>`.
+    public static func smsMobileAPI(secret: String, timestamp: String, body: [UInt8]) -> String {
+        var message = Array("\(timestamp).".utf8)
+        message.append(contentsOf: body)
+        return self.hex(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.utf8))))
+    }
+
+    /// Twilio: base64 HMAC-SHA1(auth token, URL + each POST parameter's name and value, sorted by name).
+    public static func twilio(authToken: String, url: String, parameters: [(String, String)]) -> String {
+        var data = url
+        for (name, value) in parameters.sorted(by: { $0.0 == $1.0 ? $0.1 < $1.1 : $0.0 < $1.0 }) { data += name + value }
+        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Array(data.utf8), using: SymmetricKey(data: Array(authToken.utf8)))
+        return Data(mac).base64EncodedString()
+    }
+
+    /// android-sms-gateway: hex HMAC-SHA256(key, body + timestamp).
+    public static func androidSMSGateway(key: String, body: [UInt8], timestamp: String) -> String {
+        var message = body
+        message.append(contentsOf: Array(timestamp.utf8))
+        return self.hex(HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(key.utf8))))
+    }
+
+    /// Equal in time that does not depend on where the first difference is.
+    public static func constantTimeEquals(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        var diff = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return diff == 0
+    }
+
+    static func hex<M: MessageAuthenticationCode>(_ mac: M) -> String {
+        mac.map { b in b < 16 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined()
+    }
+}

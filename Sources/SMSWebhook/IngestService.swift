@@ -106,6 +106,29 @@ public struct IngestService: Sendable {
         return outcomes
     }
 
+    /// Records a provider event that carries no message (acknowledged, not processed) in the audit stream.
+    public func recordEvent(provider: String, type: String, id: String?, raw: [UInt8], logger: Logger) async throws(PayloadError) {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("provider", provider)
+        w.field("type", type)
+        w.field("id", ifPresent: id)
+        w.field("instance", self.instance)
+        w.field("received_at", Timestamp.now())
+        w.key("raw")
+        w.write((try? JSONParser.parse(raw)) ?? .string(String(decoding: raw, as: UTF8.self)))
+        w.endObject()
+        do {
+            try await self.redis.send(
+                "XADD", RedisArgument(self.keys.audit), "MAXLEN", "~", RedisArgument(self.settings.auditMaxLength), "*",
+                "event", "provider_event", "decision", "acknowledged", "data", RedisArgument(w.text))
+        } catch {
+            logger.error("provider event not recorded", metadata: ["redis.error": "\(error)"])
+            throw PayloadError(.unavailable, "storage unavailable, nothing was recorded; retry later")
+        }
+        logger.info("provider event acknowledged", metadata: ["provider": "\(provider)", "event.type": "\(type)"])
+    }
+
     /// `+1555***4567`: enough to correlate, not the whole number.
     static func mask(_ number: String?) -> String {
         guard let number else { return "-" }

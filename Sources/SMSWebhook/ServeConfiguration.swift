@@ -14,6 +14,8 @@ public struct ServeConfiguration: Sendable {
     public var retryAfterSeconds = 2
     /// Classifier vocabulary, reply templates, loop guard, own numbers (`SMSHOOK_CONFIG`).
     public var replies: ReplyConfig
+    /// Per-route authentication; required by default.
+    public var auth = RouteAuth()
 
     public init(redis: RedisConfiguration, instanceID: String, replies: ReplyConfig) {
         self.redis = redis
@@ -49,6 +51,7 @@ public struct ServeConfiguration: Sendable {
         self.script.dedupTTLSeconds = try reader.int("SMSHOOK_DEDUP_TTL", default: self.script.dedupTTLSeconds, range: 1...(366 * 86400))
         self.script.auditMaxLength = try reader.int("SMSHOOK_AUDIT_MAXLEN", default: self.script.auditMaxLength, range: 1...1_000_000_000)
         self.script.rejectedMaxLength = try reader.int("SMSHOOK_REJECTED_MAXLEN", default: self.script.rejectedMaxLength, range: 1...1_000_000_000)
+        self.auth = try RouteAuth(environment: env)
         self.retryAfterSeconds = try reader.int("SMSHOOK_RETRY_AFTER", default: self.retryAfterSeconds, range: 1...3600)
     }
 }

@@ -23,6 +23,13 @@ public enum WebhookApplication {
                     "redis not reachable at start-up; webhook calls get 503 until it is",
                     metadata: ["redis.error": "\(error)"])
             }
+            for (route, auth) in configuration.auth.all {
+                if auth.mode == .none {
+                    logger.warning("AUTHENTICATION DISABLED: anyone can post to this route", metadata: ["route": "\(route)"])
+                } else if auth.secrets.isEmpty {
+                    logger.warning("no secret configured: every call to this route gets 401", metadata: ["route": "\(route)", "auth.mode": "\(auth.mode.rawValue)"])
+                }
+            }
             logger.info("smshook serve starting", metadata: [
                 "redis.url": "\(configuration.redis.redactedURL)", "instance": "\(configuration.instanceID)",
                 "address": "\(configuration.host):\(configuration.port)",

@@ -28,13 +28,15 @@ public struct WebhookRoutes: Sendable {
         router.post("/api/webhook/sms-received") { request, context in
             await self.legacyWebhook(request, logger: context.logger)
         }
+        self.addProviderRoutes(to: router)
     }
 
     /// `POST /api/webhook/sms-received`: SMSMobileAPI's legacy single or batch format.
     func legacyWebhook(_ request: Request, logger: Logger) async -> Response {
         do throws(PayloadError) {
-            let body = try await self.jsonBody(request)
-            let decoded = try LegacyPayload.decode(body.readableBytesView, limits: self.configuration.limits)
+            let body = Array(try await self.readBody(request, form: false).readableBytesView)
+            try self.authenticate(request, route: "legacy", auth: self.configuration.auth.legacy, body: body, form: [], logger: logger)
+            let decoded = try LegacyPayload.decode(body, limits: self.configuration.limits)
             let summary = try await self.ingest.ingest(decoded, logger: logger)
             if summary.processed + summary.skipped == 0 {
                 if !decoded.isBatch, let error = summary.results.first?.error { return JSONResponse.error(error) }
@@ -47,12 +49,14 @@ public struct WebhookRoutes: Sendable {
         }
     }
 
-    /// Reads a JSON body within the size limit: 415 for another media type, 413 when too large.
-    func jsonBody(_ request: Request) async throws(PayloadError) -> ByteBuffer {
+    /// Reads a JSON (or, with `form`, a form-encoded) body within the size limit: 415 for another media type,
+    /// 413 when too large. A missing Content-Type is read as the expected one.
+    func readBody(_ request: Request, form: Bool) async throws(PayloadError) -> ByteBuffer {
         if let type = request.headers[.contentType] {
             let mediaType = String(type.split(separator: ";").first ?? "").trimmingWhitespace().lowercased()
-            guard mediaType == "application/json" || mediaType.hasSuffix("+json") else {
-                throw PayloadError(.unsupportedMediaType, "expected Content-Type application/json, got \(type)")
+            let expected = form ? "application/x-www-form-urlencoded" : "application/json"
+            guard mediaType == expected || (!form && mediaType.hasSuffix("+json")) else {
+                throw PayloadError(.unsupportedMediaType, "expected Content-Type \(expected), got \(type)")
             }
         }
         let limit = self.configuration.limits.maxBodyBytes

@@ -39,13 +39,13 @@ struct OpenAPIExampleTests {
         let paths = try #require(try Self.document()["paths"] as? [String: Any])
         let webhook = try #require((paths["/api/webhook/sms-received"] as? [String: Any])?["post"] as? [String: Any])
         let statuses = Set(try #require(webhook["responses"] as? [String: Any]).keys)
-        #expect(statuses == ["200", "400", "413", "415", "422", "503"])
+        #expect(statuses == ["200", "400", "401", "413", "415", "422", "503"])
         let schemas = try #require((try Self.document()["components"] as? [String: Any])?["schemas"] as? [String: Any])
         let detail = try #require((schemas["ErrorDetail"] as? [String: Any])?["properties"] as? [String: Any])
         let codes = try #require((detail["code"] as? [String: Any])?["enum"] as? [String])
         let known: [PayloadError.Code] = [
             .invalidJSON, .invalidPayload, .missingField, .invalidType, .tooLong, .invalidGUID, .invalidNumber,
-            .emptyBatch, .batchTooLarge, .bodyTooLarge, .unsupportedMediaType, .unavailable, .notFound,
+            .emptyBatch, .batchTooLarge, .bodyTooLarge, .unsupportedMediaType, .unavailable, .unauthorized, .notFound,
             .methodNotAllowed, .internal,
         ]
         #expect(Set(codes) == Set(known.map(\.rawValue)))

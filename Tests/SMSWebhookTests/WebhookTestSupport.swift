@@ -24,6 +24,7 @@ struct TestService {
         var configuration = ServeConfiguration(redis: redisConfiguration, instanceID: instance, replies: replies)
         configuration.port = 0
         configuration.keyPrefix = prefix
+        configuration.auth = .none
         configure(&configuration)
         self.configuration = configuration
         var logger = Logger(label: "test.serve")

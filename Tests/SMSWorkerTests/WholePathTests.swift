@@ -20,6 +20,7 @@ struct WholePathTests {
                 redis: h.configuration.redis, instanceID: "e2e",
                 replies: try ReplyConfig.load(path: RepoFile.path("config/smshook.yaml")).0)
             serve.port = 0
+            serve.auth = .none
             serve.keyPrefix = h.configuration.keyPrefix
             var logger = Logger(label: "e2e")
             logger.logLevel = .critical

@@ -19,6 +19,8 @@ if [ -z "${REDIS_URL:-}" ]; then
     fi
     export REDIS_URL="redis://127.0.0.1:$port"
 fi
+# Local development: no webhook authentication unless configured (serve logs this loudly).
+export SMSHOOK_AUTH=${SMSHOOK_AUTH:-none}
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; }
 trap cleanup EXIT
 # In the foreground: Ctrl-C reaches smshook, which shuts down gracefully; then the EXIT trap stops redis-server.
