@@ -4,7 +4,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)/smshook
 
-.PHONY: all deps build build-release run test eval bench-redis clean
+.PHONY: all deps build build-release run test eval bench bench-redis clean
 
 all: build
 
@@ -29,6 +29,12 @@ test: deps
 ## Classifier accuracy per intent on eval/labelled.tsv (fails under 97%).
 eval: build
 	"$(BIN)" classify --config config/smshook.yaml --eval eval/labelled.tsv --min-accuracy 97
+
+## Ingest and worker throughput against the framework's bare route, written to BENCHMARKS.md.
+bench: deps
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
+	ops/scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook"
 
 ## The Redis client against redis-benchmark, in the same run.
 bench-redis: deps

@@ -117,7 +117,17 @@ public struct JSONWriter: Sendable {
     }
 
     static func escape(_ s: String, into out: inout String) {
+        var s = s
+        s.makeContiguousUTF8()
+        let clean = s.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }
+        } ?? false
         out.append("\"")
+        if clean {  // the common case: nothing to escape, one append
+            out.append(s)
+            out.append("\"")
+            return
+        }
         var plainStart = s.utf8.startIndex
         var index = plainStart
         let utf8 = s.utf8

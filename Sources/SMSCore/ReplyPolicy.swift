@@ -41,7 +41,7 @@ public struct ReplyPolicy: Sendable, Hashable {
 
 extension String {
     func replacingAll(_ target: String, with replacement: String) -> String {
-        guard self.contains(target) else { return self }
+        guard self.utf8.contains(target.utf8.first ?? 0), self.contains(target) else { return self }
         return self.split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

@@ -90,12 +90,21 @@ public final class Worker: Service, Sendable {
             "BLMOVE", RedisArgument(self.keys.replies), RedisArgument(self.processingKey), "RIGHT", "LEFT",
             RedisArgument(String(block)))
         let timeout = Duration.seconds(block) + self.configuration.redis.commandTimeout
+        // While the queue has jobs, fetch with a non-blocking LMOVE on the shared, pipelined connection (the
+        // fetches of all loops share round trips); block on the dedicated connection only when it ran dry.
+        let poll = RedisCommand(
+            "LMOVE", RedisArgument(self.keys.replies), RedisArgument(self.processingKey), "RIGHT", "LEFT")
+        var idle = true
         var failures = 0
         while !self.isStopping && !Task.isCancelled {
             do {
-                let reply = try await connection.send(fetch, timeout: timeout)
+                let reply = idle ? try await connection.send(fetch, timeout: timeout) : try await self.redis.send(poll)
                 failures = 0
-                guard let raw = reply.bytes else { continue }
+                guard let raw = reply.bytes else {
+                    idle = true
+                    continue
+                }
+                idle = false
                 await self.process(raw)
             } catch {
                 failures += 1

@@ -8,7 +8,7 @@ jobs=${2:-100000}
 provider=${3:-console}
 here=$(cd "$(dirname "$0")" && pwd)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "${dir:-}"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "${dir:-}"; }
 trap cleanup EXIT
 port=${4:-}
 if [ -z "$port" ]; then

@@ -1,0 +1,35 @@
+-- wrk script for smshook ingest. Env: MODE = single | batch | dup; BATCH = messages per batch; RUN = unique run id.
+local mode = os.getenv("MODE") or "single"
+local batch = tonumber(os.getenv("BATCH") or "10")
+local run = os.getenv("RUN") or tostring(os.time())
+local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer bench" }
+local threads = 0
+local counter = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+local function message(guid, n)
+  return '{"date":"2025-01-20","hour":"10:15:00","time_received":"2025-01-20 10:14:50","message":"Yes",'
+    .. '"number":"+1555' .. (n % 1000000) .. '","guid":"' .. guid .. '"}'
+end
+
+function request()
+  counter = counter + 1
+  local base = run .. "-" .. tid .. "-"
+  if mode == "batch" then
+    local items = {}
+    for i = 1, batch do
+      local n = counter * batch + i
+      items[i] = message(base .. n, n)
+    end
+    return wrk.format("POST", "/api/webhook/sms-received", headers, '{"messages":[' .. table.concat(items, ",") .. ']}')
+  end
+  local n = counter
+  if mode == "dup" and counter > 10 and math.random() < 0.3 then
+    n = math.random(1, counter - 1)   -- a retry of an earlier message: a duplicate
+  end
+  return wrk.format("POST", "/api/webhook/sms-received", headers, message(base .. n, n))
+end
