@@ -32,6 +32,8 @@ public struct IngestService: Sendable {
     /// Stores what is valid and keeps what is not in the rejected stream. Throws `.unavailable` when Redis
     /// cannot confirm the write: nothing may be acknowledged then.
     public func ingest(_ decoded: LegacyPayload.Decoded, logger: Logger) async throws(PayloadError) -> IngestSummary {
+        let started = ContinuousClock.now
+        defer { WebhookMetrics.ingestDuration.record(duration: ContinuousClock.now - started) }
         let now = Timestamp.now()
         var entries: [IngestScript.Entry] = []
         var rejected: [String] = []
@@ -58,6 +60,7 @@ public struct IngestService: Sendable {
                     guid: message.guid, derived: message.guidDerived, outcome: .accepted,
                     intent: classification.intent, index: results.count))
             case .rejected(let index, let raw, let error):
+                WebhookMetrics.message(outcome: "rejected", intent: "none")
                 rejected.append(IngestScript.rejectedRecord(raw: raw, index: index, error: error, instance: self.instance, at: now))
                 results.append(.init(
                     guid: raw["guid"]?.stringValue, outcome: .rejected, intent: nil, index: index, error: error))
@@ -71,6 +74,7 @@ public struct IngestService: Sendable {
         for i in results.indices where results[i].outcome == .accepted {
             if stored[next] == "duplicate" { results[i].outcome = .duplicate } else { results[i].reply = stored[next] }
             let entry = entries[next]
+            WebhookMetrics.message(outcome: results[i].outcome.rawValue, intent: entry.classification.intent.rawValue)
             logger.info("message ingested", metadata: [
                 "sms.guid": "\(entry.message.guid)", "sms.outcome": "\(results[i].outcome.rawValue)",
                 "sms.intent": "\(entry.classification.intent.rawValue)", "sms.reply": "\(stored[next])",
@@ -96,6 +100,7 @@ public struct IngestService: Sendable {
             reply = try await self.redis.evaluate(
                 Self.script, keys: keys.map { RedisArgument($0) }, arguments: arguments.map { RedisArgument($0) })
         } catch {
+            WebhookMetrics.redisError("ingest")
             logger.error("ingest not stored", metadata: ["redis.error": "\(error)", "sms.count": "\(entries.count)"])
             throw PayloadError(.unavailable, "storage unavailable, nothing was recorded; retry later")
         }

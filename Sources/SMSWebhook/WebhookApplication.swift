@@ -4,11 +4,13 @@ import RedisClient
 
 /// Builds the `serve` application: routes, the Redis client as a service (closed on shutdown), the script preloaded.
 public enum WebhookApplication {
-    public static func make(configuration: ServeConfiguration, redis: RedisClient, logger: Logger)
-        -> some ApplicationProtocol
-    {
+    /// - Parameter metrics: renders `GET /metrics` (Prometheus text); no route when nil.
+    public static func make(
+        configuration: ServeConfiguration, redis: RedisClient, logger: Logger,
+        metrics: (@Sendable () async -> String)? = nil
+    ) -> some ApplicationProtocol {
         let router = Router()
-        WebhookRoutes(configuration: configuration, redis: redis).add(to: router)
+        WebhookRoutes(configuration: configuration, redis: redis).add(to: router, metrics: metrics)
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "smshook"),

@@ -19,8 +19,16 @@ public struct WebhookRoutes: Sendable {
             policy: ReplyPolicy(config: configuration.replies), instance: configuration.instanceID)
     }
 
-    public func add(to router: Router<some RequestContext>) {
+    public func add(to router: Router<some RequestContext>, metrics: (@Sendable () async -> String)? = nil) {
+        router.add(middleware: RequestMetricsMiddleware())
         router.add(middleware: JSONErrorMiddleware())
+        if let metrics {
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(string: await metrics())))
+            }
+        }
         router.get("/healthz") { _, _ in
             JSONResponse.ok("{\"status\":\"ok\",\"instance\":\(JSONValue.string(self.configuration.instanceID).json)}")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import RedisClient
 import SMSCore
 
@@ -22,6 +23,7 @@ extension Worker {
         let started = ContinuousClock.now
         let result = await self.sender.send(job)
         let elapsed = ContinuousClock.now - started
+        Timer(label: "smshook_send_duration_seconds", dimensions: [("provider", self.sender.name)]).record(duration: elapsed)
         switch result {
         case .sent(let providerID):
             self.logger.info("reply sent", metadata: [
@@ -112,6 +114,7 @@ extension Worker {
         _ = await self.withRedisRetry {
             try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)
         }
+        Counter(label: "smshook_jobs_total", dimensions: [("provider", self.sender.name), ("outcome", outcome)]).increment()
     }
 
     func deadRecord(_ job: ReplyJob, error: String) -> String {
@@ -133,6 +136,7 @@ extension Worker {
                 return try await step()
             } catch {
                 failures += 1
+                Counter(label: "smshook_redis_errors_total", dimensions: [("component", "worker")]).increment()
                 if failures == 1 { self.logger.error("redis step failed; retrying", metadata: ["redis.error": "\(error)"]) }
                 if (self.isStopping || Task.isCancelled) && failures >= 3 { return nil }
                 try? await Task.sleep(for: .milliseconds(min(2000, 50 * (1 << min(failures, 6)))))

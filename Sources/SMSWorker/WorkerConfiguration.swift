@@ -27,6 +27,9 @@ public struct WorkerConfiguration: Sendable {
     public var sendRate = 0.0
     public var sendBurst = 1
     public var provider: Provider = .console
+    /// Port of the worker's own `/metrics` and `/healthz` on 127.0.0.1 (`WORKER_METRICS_HOST` to change); 0 = off.
+    public var metricsPort = 0
+    public var metricsHost = "127.0.0.1"
     public var providerSettings = ProviderSettings()
 
     public struct ProviderSettings: Sendable {
@@ -76,6 +79,8 @@ public struct WorkerConfiguration: Sendable {
         self.auditMaxLength = try r.int("SMSHOOK_AUDIT_MAXLEN", default: self.auditMaxLength, range: 1...1_000_000_000)
         self.sendRate = try r.double("SEND_RATE_PER_SECOND", default: 0, range: 0...100_000)
         self.sendBurst = try r.int("SEND_BURST", default: 1, range: 1...100_000)
+        self.metricsPort = try r.int("WORKER_METRICS_PORT", default: 0, range: 0...65535)
+        self.metricsHost = r.string("WORKER_METRICS_HOST", default: self.metricsHost)
         let name = r.string("SMSHOOK_PROVIDER", default: "console")
         guard let provider = Provider(rawValue: name) else {
             throw ConfigurationError(

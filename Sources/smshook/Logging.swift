@@ -1,12 +1,53 @@
 import Foundation
 import Logging
+import Prometheus
+import Metrics
 
 enum Logging {
-    /// A logger at LOG_LEVEL (default info). Bootstraps swift-log once per process.
+    /// A logger at LOG_LEVEL (default info); `LOG_FORMAT=json` gives one JSON object per line.
     static func make(label: String) -> Logger {
+        Bootstrap.once
         var logger = Logger(label: label)
         let level = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
         logger.logLevel = level ?? .info
         return logger
+    }
+}
+
+/// Process-wide set-up, done once: the log format and the Prometheus metrics backend.
+enum Bootstrap {
+    static let registry = PrometheusCollectorRegistry()
+
+    static let once: Void = {
+        if ProcessInfo.processInfo.environment["LOG_FORMAT"] == "json" {
+            LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        }
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    }()
+}
+
+/// One JSON object per line on standard error: time, level, label, message, metadata, source.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var object: [String: Any] = [
+            "time": Date().formatted(.iso8601), "level": event.level.rawValue, "label": self.label,
+            "message": event.message.description, "source": event.source,
+        ]
+        if let error = event.error { object["error"] = "\(error)" }
+        for (key, value) in self.metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+            object[key] = "\(value)"
+        }
+        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        data.append(0x0A)
+        FileHandle.standardError.write(data)
     }
 }

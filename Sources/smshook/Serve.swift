@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import RedisClient
+import SMSCore
 import SMSWebhook
 
 struct Serve: AsyncParsableCommand {
@@ -25,7 +26,12 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("configuration: \(error)")
         }
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
-        let app = WebhookApplication.make(configuration: configuration, redis: redis, logger: logger)
+        let keys = RedisKeys(prefix: configuration.keyPrefix)
+        let app = WebhookApplication.make(configuration: configuration, redis: redis, logger: logger) {
+            // queue gauges are sampled at scrape time: two pipelined round trips
+            if let stats = try? await QueueStats.read(redis: redis, keys: keys) { stats.publish() }
+            return Bootstrap.registry.emitToString()
+        }
         try await app.runService()
     }
 }

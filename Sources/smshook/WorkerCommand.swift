@@ -4,6 +4,7 @@ import Logging
 import RedisClient
 import SMSWorker
 import ServiceLifecycle
+import Hummingbird
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,9 +27,26 @@ struct WorkerCommand: AsyncParsableCommand {
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
         let worker = Worker(
             configuration: configuration, redis: redis, sender: HTTPSender.make(configuration), logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: redis), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if configuration.metricsPort != 0 {
+            let router = Router()
+            router.get("/metrics") { _, _ in
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(string: Bootstrap.registry.emitToString())))
+            }
+            router.get("/healthz") { _, _ in "{\"status\":\"ok\"}" }
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(configuration.metricsHost, port: configuration.metricsPort), serverName: "smshook-worker"),
+                logger: logger)
+            services.append(.init(service: app))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: redis), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
