@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import RedisClient
+import SMSCore
+import SMSWebhook
+
+struct Inspect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the queues and workers, or everything known about one message (inspect guid GUID).",
+        subcommands: [Queues.self, GUID.self], defaultSubcommand: Queues.self)
+
+    struct Queues: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "queues", abstract: "Queue, workers, retries, dead, audit, opt-outs.")
+        @Flag(help: "JSON for scripts.") var json = false
+
+        func run() async throws {
+            let redis = try RedisFromEnvironment.client()
+            defer { Task { await redis.shutdown() } }
+            let s = try await QueueStats.read(redis: redis, keys: RedisFromEnvironment.keys)
+            if self.json {
+                let workers = JSONValue.array(s.workers.map { w in
+                    .object([
+                        ("id", .string(w.id)), ("processing", .number(String(w.processing))),
+                        ("heartbeat_age_s", w.heartbeatAge.map { .number(String(format: "%.1f", $0)) } ?? .null),
+                    ])
+                })
+                print(JSONValue.object([
+                    ("queued", .number(String(s.queued))), ("processing", .number(String(s.processing))),
+                    ("retry_due_now", .number(String(s.retryDueNow))), ("retry_later", .number(String(s.retryLater))),
+                    ("dead", .number(String(s.dead))), ("audit", .number(String(s.auditLength))),
+                    ("rejected", .number(String(s.rejectedLength))), ("optout", .number(String(s.optOuts))),
+                    ("workers", workers),
+                ]).json)
+                return
+            }
+            let rows: [(String, Int)] = [
+                ("queued", s.queued), ("processing", s.processing), ("retry due now", s.retryDueNow),
+                ("retry later", s.retryLater), ("dead", s.dead), ("audit entries", s.auditLength),
+                ("rejected items", s.rejectedLength), ("opted-out numbers", s.optOuts),
+            ]
+            for (name, value) in rows { print(name.padding(toLength: 20, withPad: " ", startingAt: 0) + String(value)) }
+            print("")
+            print("worker".padding(toLength: 40, withPad: " ", startingAt: 0) + "processing  heartbeat")
+            for w in s.workers {
+                let beat = w.heartbeatAge.map { String(format: "%.1f s ago", $0) } ?? "expired (will be reaped)"
+                print(w.id.padding(toLength: 40, withPad: " ", startingAt: 0) + String(w.processing).padding(toLength: 12, withPad: " ", startingAt: 0) + beat)
+            }
+            if s.workers.isEmpty { print("(no workers registered)") }
+        }
+    }
+
+    struct GUID: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "guid", abstract: "Dedup value and TTL, audit entries and reply state of one message.")
+        @Argument(help: "The message id (as stored: SMSMobileAPI guid, twilio:<sid>, asg:<id>).") var guid: String
+        @Option(help: "How far back to search the audit stream.") var scan: Int = 100_000
+
+        func run() async throws {
+            let redis = try RedisFromEnvironment.client()
+            defer { Task { await redis.shutdown() } }
+            let keys = RedisFromEnvironment.keys
+            let replies = try await redis.pipeline([
+                RedisCommand("GET", RedisArgument(keys.dedup(self.guid))), RedisCommand("TTL", RedisArgument(keys.dedup(self.guid))),
+            ])
+            guard let value = replies[0].string else {
+                print("\(self.guid): not seen (no dedup key \(keys.dedup(self.guid)))")
+                throw ExitCode(1)
+            }
+            print("dedup \(keys.dedup(self.guid)) = \(value)  (TTL \(replies[1].int ?? -1) s)")
+            let jobID = (try? JSONParser.parse(Array(value.utf8)))?["job_id"]?.stringValue
+            let audit = try await redis.send("XREVRANGE", RedisArgument(keys.audit), "+", "-", "COUNT", RedisArgument(self.scan)).array ?? []
+            var lines: [String] = []
+            for item in audit {
+                guard let pair = item.array, pair.count == 2, let id = pair[0].string, let raw = pair[1].array else { continue }
+                var fields: [(String, String)] = []
+                for i in stride(from: 0, to: raw.count - 1, by: 2) { fields.append((raw[i].string ?? "", raw[i + 1].string ?? "")) }
+                let entry = AuditEntry(id: id, fields: fields)
+                let matches = entry.data["guid"]?.stringValue == self.guid || entry.data["in_reply_to"]?.stringValue == self.guid
+                    || (jobID != nil && entry.data["job_id"]?.stringValue == jobID)
+                if matches {
+                    lines.append(entry.line(time: Date(timeIntervalSince1970: Double(entry.milliseconds) / 1000).formatted(.iso8601)))
+                }
+            }
+            print("audit:")
+            for line in lines.reversed() { print("  " + line) }
+            guard let jobID else { print("reply: none queued"); return }
+            let sent = try await redis.send("EXISTS", RedisArgument(keys.sent(jobID))).int == 1
+            print("reply job \(jobID): \(sent ? "sent" : "not sent yet (queued, in flight, retrying, or dead; see the audit above)")")
+        }
+    }
+}
+
+struct OptOut: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "optout", abstract: "The opt-out list: numbers that get no automatic reply.",
+        subcommands: [List.self, Add.self, Remove.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print every opted-out number.")
+        func run() async throws {
+            let redis = try RedisFromEnvironment.client()
+            defer { Task { await redis.shutdown() } }
+            let members = try await redis.send("SMEMBERS", RedisArgument(RedisFromEnvironment.keys.optOut)).array ?? []
+            for number in members.compactMap(\.string).sorted() { print(number) }
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Opt a number out.")
+        @Argument var number: String
+        func run() async throws {
+            let redis = try RedisFromEnvironment.client()
+            defer { Task { await redis.shutdown() } }
+            let n = try await redis.send("SADD", RedisArgument(RedisFromEnvironment.keys.optOut), RedisArgument(self.number)).int ?? 0
+            print(n == 1 ? "added \(self.number)" : "\(self.number) was already opted out")
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Opt a number back in.")
+        @Argument var number: String
+        func run() async throws {
+            let redis = try RedisFromEnvironment.client()
+            defer { Task { await redis.shutdown() } }
+            let n = try await redis.send("SREM", RedisArgument(RedisFromEnvironment.keys.optOut), RedisArgument(self.number)).int ?? 0
+            print(n == 1 ? "removed \(self.number)" : "\(self.number) was not opted out")
+        }
+    }
+}
