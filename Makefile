@@ -25,6 +25,8 @@ run: build
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	ops/scripts/with-redis.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
+	ops/scripts/lint-ops.sh "$$($(SWIFT) build --show-bin-path)/smshook"
+	ops/scripts/with-redis.sh ops/scripts/e2e.sh "$$($(SWIFT) build --show-bin-path)/smshook"
 
 ## Classifier accuracy per intent on eval/labelled.tsv (fails under 97%).
 eval: build

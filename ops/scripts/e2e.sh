@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# End-to-end: real smshook binaries under real supervisord behind real nginx, a fake SMSMobileAPI, the Redis at
+# REDIS_URL (run under with-redis.sh). Usage: e2e.sh PATH_TO_SMSHOOK. Starts everything on loopback, stops it after.
+set -uo pipefail
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here="$root/ops/scripts"
+: "${REDIS_URL:?run under ops/scripts/with-redis.sh}"
+command -v supervisord >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq supervisor >/dev/null; }
+command -v nginx >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+dir=$(mktemp -d -t smshook-e2e.XXXXXX)
+chmod 755 "$dir"
+mkdir -p "$dir/logs" "$dir/nginx/logs" "$dir/nginx/tmp"
+chmod 777 "$dir/nginx/tmp"
+pids=()
+failures=0
+passes=0
+check() { # check NAME CONDITION...
+    local name=$1; shift
+    if "$@"; then passes=$((passes + 1)); echo "  ok   $name"; else failures=$((failures + 1)); echo "  FAIL $name"; fi
+}
+cleanup() {
+    [ -S "$dir/logs/supervisor.sock" ] && supervisorctl -c "$dir/supervisord.conf" shutdown >/dev/null 2>&1
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    if [ "$failures" -gt 0 ]; then echo "--- logs"; tail -n 20 "$dir"/logs/*.log "$dir"/nginx/logs/error.log 2>/dev/null; fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+nport=$("$here/free-port.sh"); s1=$("$here/free-port.sh"); s2=$("$here/free-port.sh"); fport=$("$here/free-port.sh")
+wbase=$((3000 + RANDOM % 3000))
+prefix="e2e$RANDOM"
+python3 "$here/fake-smsmobileapi.py" "$fport" e2e-key "$dir/sent.jsonl" &
+pids+=($!)
+
+# the shipped configs, with this run's ports
+sed -e "s/910%(process_num)d/${wbase}%(process_num)d/" "$root/ops/supervisord.conf" >"$dir/supervisord.conf"
+sed -e "s/127.0.0.1:8080/127.0.0.1:$nport/; s/127.0.0.1:8081/127.0.0.1:$s1/; s/127.0.0.1:8082/127.0.0.1:$s2/" \
+    "$root/ops/nginx.conf" >"$dir/nginx/nginx.conf"
+check "nginx -t on the shipped config" nginx -t -q -p "$dir/nginx" -c "$dir/nginx/nginx.conf"
+nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+
+export SMSHOOK_BIN="$bin" SMSHOOK_LOG_DIR="$dir/logs" SMSHOOK_SERVE_PORT_1=$s1 SMSHOOK_SERVE_PORT_2=$s2
+export SMSHOOK_KEY_PREFIX=$prefix SMSHOOK_AUTH=none SMSHOOK_CONFIG="$root/config/smshook.yaml"
+export SMSHOOK_PROVIDER=smsmobileapi SMSMOBILEAPI_BASE_URL="http://127.0.0.1:$fport" SMSMOBILEAPI_KEY=e2e-key
+export WORKER_HEARTBEAT_TTL=2 WORKER_HEARTBEAT_INTERVAL=0.5 WORKER_REAP_INTERVAL=0.5 LOG_LEVEL=info
+supervisord -c "$dir/supervisord.conf" >"$dir/logs/supervisord.out" 2>&1 &
+pids+=($!)
+url="http://127.0.0.1:$nport/api/webhook/sms-received"
+for _ in $(seq 300); do
+    curl -sf "http://127.0.0.1:$s1/readyz" >/dev/null && curl -sf "http://127.0.0.1:$s2/readyz" >/dev/null && break
+    sleep 0.1
+done
+post() { curl -s "$1" -H 'Content-Type: application/json' -d "$2"; }
+field() { python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d.get(sys.argv[1]))' "$1"; }
+
+echo "README scenarios through nginx"
+r=$(post "$url" '{"date":"2025-01-20","hour":"10:15:00","time_received":"2025-01-20 10:14:50","message":"Yes","number":"+15550400001","guid":"e2e-001"}')
+check "single: processed 1" [ "$(echo "$r" | field message)" = "Processed 1 message, skipped 0 duplicates" ]
+r=$(post "$url" '{"messages":[{"message":"Yes","number":"+15550400002","guid":"e2e-002"},{"message":"No","number":"+15550400003","guid":"e2e-003"}]}')
+check "batch: processed 2" [ "$(echo "$r" | field message)" = "Processed 2 messages, skipped 0 duplicates" ]
+post "$url" '{"date": "...", "message": "Test", "guid": "duplicate-test"}' >/dev/null
+r=$(post "$url" '{"date": "...", "message": "Test", "guid": "duplicate-test"}')
+check "duplicate: skipped 1" [ "$(echo "$r" | field message)" = "Processed 0 messages, skipped 1 duplicate" ]
+
+echo "a retry that lands on each instance in turn is accepted once"
+accepted=0
+for target in "http://127.0.0.1:$s1" "http://127.0.0.1:$s2" "http://127.0.0.1:$nport" "http://127.0.0.1:$s2"; do
+    r=$(post "$target/api/webhook/sms-received" '{"message":"yes","number":"+15550400004","guid":"e2e-retry"}')
+    accepted=$((accepted + $(echo "$r" | field processed)))
+done
+check "accepted once over 4 deliveries to 3 entry points" [ "$accepted" = 1 ]
+
+echo "a worker killed with SIGKILL is restarted and every reply is delivered"
+old=$(supervisorctl -c "$dir/supervisord.conf" pid worker:worker-0)
+for i in $(seq 10 29); do post "$url" "{\"message\":\"yes\",\"number\":\"+155504000$i\",\"guid\":\"e2e-k$i\"}" >/dev/null; done
+kill -9 "$old"
+for i in $(seq 30 49); do post "$url" "{\"message\":\"yes\",\"number\":\"+155504000$i\",\"guid\":\"e2e-k$i\"}" >/dev/null; done
+for _ in $(seq 100); do
+    new=$(supervisorctl -c "$dir/supervisord.conf" pid worker:worker-0)
+    [ -n "$new" ] && [ "$new" != 0 ] && [ "$new" != "$old" ] && break
+    sleep 0.1
+done
+check "supervisord restarted the worker ($old -> $new)" [ -n "$new" ] && [ "$new" != "$old" ] && [ "$new" != 0 ]
+expected=44 # e2e-001, -002, -003, e2e-retry and 40 more; "Test" from no number gets no reply
+for _ in $(seq 300); do
+    got=$(python3 -c 'import json,sys; print(len({json.loads(l)["recipients"] for l in open(sys.argv[1])}))' "$dir/sent.jsonl" 2>/dev/null || echo 0)
+    [ "$got" -ge "$expected" ] && break
+    sleep 0.1
+done
+check "all $expected replies reached the fake provider (got $got)" [ "$got" -ge "$expected" ]
+check "every request to the fake provider was well-formed" [ ! -s "$dir/sent.jsonl.bad" ]
+check "reply text is the template" grep -q '"message": "Thanks! We got your YES."' "$dir/sent.jsonl"
+metrics=$(curl -s "http://127.0.0.1:$s1/metrics")
+check "serve /metrics counts messages" grep -q 'smshook_messages_total{outcome="accepted"' <<<"$metrics"
+wm=$(curl -s "http://127.0.0.1:${wbase}1/metrics")
+check "worker /metrics counts sent jobs" grep -q 'smshook_jobs_total{provider="smsmobileapi",outcome="sent"}' <<<"$wm"
+echo "e2e: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]
