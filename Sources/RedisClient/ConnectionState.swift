@@ -44,8 +44,50 @@ struct ConnectionState {
                 for failed in batch[index...] { failed.continuation.resume(throwing: redisError) }
                 return
             }
+            // A demoted primary answers writes with READONLY: reconnect (and re-resolve through the sentinels).
+            if !self.configuration.sentinels.isEmpty, replies.contains(where: { if case .error(let m) = $0 { m.hasPrefix("READONLY") } else { false } }) {
+                logger.warning("redis primary became read-only (failover); reconnecting")
+                self.context = nil
+            }
             pending.continuation.resume(returning: replies)
         }
+    }
+
+    /// A connection to the configured server, or to the primary the sentinels name (checked with ROLE).
+    private func connectToPrimary() throws -> HiredisContext {
+        guard !self.configuration.sentinels.isEmpty, let name = self.configuration.masterName else {
+            return try HiredisContext(configuration: self.configuration)
+        }
+        var problems: [String] = []
+        for sentinel in self.configuration.sentinels {
+            var asSentinel = self.configuration
+            asSentinel.endpoint = sentinel
+            asSentinel.username = nil
+            asSentinel.password = self.configuration.sentinelPassword
+            asSentinel.database = 0
+            do {
+                let context = try HiredisContext(configuration: asSentinel)
+                context.append(RedisCommand("SENTINEL", "get-master-addr-by-name", RedisArgument(name)))
+                guard let address = try context.readReply().array, address.count == 2, let host = address[0].string,
+                    let port = address[1].int
+                else {
+                    problems.append("\(sentinel): does not know \(name)")
+                    continue
+                }
+                var primary = self.configuration
+                primary.endpoint = .tcp(host: host, port: Int(port))
+                let check = try HiredisContext(configuration: primary)
+                check.append(RedisCommand("ROLE"))
+                guard try check.readReply().array?.first?.string == "master" else {
+                    problems.append("\(host):\(port) named by \(sentinel) is not a primary (failover under way?)")
+                    continue
+                }
+                return check
+            } catch {
+                problems.append("\(sentinel): \(error)")
+            }
+        }
+        throw RedisError(.connectionFailed, "no primary for \(name) through the sentinels: " + problems.joined(separator: "; "))
     }
 
     /// The live context, reconnecting when needed. Within the backoff window after a failure, fails at once.
@@ -60,7 +102,7 @@ struct ConnectionState {
             return .failure(error)
         }
         do {
-            let context = try HiredisContext(configuration: self.configuration)
+            let context = try self.connectToPrimary()
             if self.lastError != nil {
                 logger.info("redis reconnected", metadata: ["redis.url": "\(self.configuration.redactedURL)"])
             }

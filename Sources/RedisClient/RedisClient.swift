@@ -58,6 +58,25 @@ public final class RedisClient: Service, Sendable {
         return try reply.orThrow()
     }
 
+    /// Runs a script, then `WAIT replicas timeout` on the same connection in the same round trip: the reply and how
+    /// many replicas acknowledged the writes. Throws `.unavailable`-class errors like `evaluate`.
+    public func evaluate(
+        _ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument], waitForReplicas replicas: Int,
+        timeout: Duration
+    ) async throws -> (reply: RedisReply, replicas: Int) {
+        let call = RedisCommand(["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)] + keys + arguments)
+        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
+        let wait = RedisCommand("WAIT", RedisArgument(replicas), RedisArgument(milliseconds))
+        let connection = self.connection
+        let replyTimeout = timeout + self.configuration.commandTimeout
+        var replies = try await connection.execute([call, wait], timeout: replyTimeout)
+        if case .error(let message) = replies[0], message.hasPrefix("NOSCRIPT") {
+            let load = RedisCommand("SCRIPT", "LOAD", RedisArgument(script.source))
+            replies = Array(try await connection.execute([load, call, wait], timeout: replyTimeout).dropFirst())
+        }
+        return (try replies[0].orThrow(), Int(try replies[1].orThrow().int ?? 0))
+    }
+
     /// Loads a script so that it is cached (e.g. at start-up).
     public func load(_ script: RedisScript) async throws {
         try await self.send("SCRIPT", "LOAD", RedisArgument(script.source))

@@ -20,6 +20,12 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var maxReconnectBackoff: Duration
     /// Most commands written in one round trip.
     public var maxBatch: Int
+    /// Sentinels to ask for the primary (`SENTINEL get-master-addr-by-name`) on every (re)connect; empty: none.
+    public var sentinels: [Endpoint] = []
+    /// The primary's name at the sentinels (`REDIS_MASTER_NAME`).
+    public var masterName: String?
+    /// Password of the sentinels themselves, when they require one.
+    public var sentinelPassword: String?
 
     public init(
         endpoint: Endpoint,

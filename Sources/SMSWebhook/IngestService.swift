@@ -13,6 +13,9 @@ public struct IngestService: Sendable {
     let classifier: Classifier
     let policy: ReplyPolicy
     let instance: String
+    /// Replicas that must acknowledge the writes before an answer (0 = none), and how long to wait for them.
+    var minReplicasAck = 0
+    var replicaAckTimeout: Duration = .seconds(1)
 
     public init(
         redis: RedisClient, keys: RedisKeys, settings: IngestScript.Settings, classifier: Classifier,
@@ -97,8 +100,22 @@ public struct IngestService: Sendable {
         let (keys, arguments) = IngestScript.arguments(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings)
         let reply: RedisReply
         do {
-            reply = try await self.redis.evaluate(
-                Self.script, keys: keys.map { RedisArgument($0) }, arguments: arguments.map { RedisArgument($0) })
+            let k = keys.map { RedisArgument($0) }
+            let a = arguments.map { RedisArgument($0) }
+            if self.minReplicasAck > 0 {
+                let (r, acked) = try await self.redis.evaluate(
+                    Self.script, keys: k, arguments: a, waitForReplicas: self.minReplicasAck, timeout: self.replicaAckTimeout)
+                guard acked >= self.minReplicasAck else {
+                    WebhookMetrics.redisError("replication")
+                    logger.error("ingest not replicated in time", metadata: ["redis.replicas": "\(acked)"])
+                    throw PayloadError(.unavailable, "stored on \(acked) of \(self.minReplicasAck) required replicas; retry later")
+                }
+                reply = r
+            } else {
+                reply = try await self.redis.evaluate(Self.script, keys: k, arguments: a)
+            }
+        } catch let error as PayloadError {
+            throw error
         } catch {
             WebhookMetrics.redisError("ingest")
             logger.error("ingest not stored", metadata: ["redis.error": "\(error)", "sms.count": "\(entries.count)"])

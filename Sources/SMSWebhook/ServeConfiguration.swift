@@ -14,6 +14,9 @@ public struct ServeConfiguration: Sendable {
     public var retryAfterSeconds = 2
     /// Classifier vocabulary, reply templates, loop guard, own numbers (`SMSHOOK_CONFIG`).
     public var replies: ReplyConfig
+    /// Replicas that must acknowledge each ingest before a 2xx (`WAIT`); 0 = do not wait.
+    public var minReplicasAck = 0
+    public var replicaAckTimeout: Duration = .seconds(1)
     /// Per-route authentication; required by default.
     public var auth = RouteAuth()
 
@@ -52,6 +55,8 @@ public struct ServeConfiguration: Sendable {
         self.script.auditMaxLength = try reader.int("SMSHOOK_AUDIT_MAXLEN", default: self.script.auditMaxLength, range: 1...1_000_000_000)
         self.script.rejectedMaxLength = try reader.int("SMSHOOK_REJECTED_MAXLEN", default: self.script.rejectedMaxLength, range: 1...1_000_000_000)
         self.auth = try RouteAuth(environment: env)
+        self.minReplicasAck = try reader.int("REDIS_MIN_REPLICAS_ACK", default: 0, range: 0...16)
+        self.replicaAckTimeout = .milliseconds(try reader.int("REDIS_REPLICA_ACK_TIMEOUT_MS", default: 1000, range: 1...60_000))
         self.retryAfterSeconds = try reader.int("SMSHOOK_RETRY_AFTER", default: self.retryAfterSeconds, range: 1...3600)
     }
 }

@@ -7,7 +7,7 @@ import SMSCore
 /// The HTTP surface of `smshook serve`.
 public struct WebhookRoutes: Sendable {
     let configuration: ServeConfiguration
-    let ingest: IngestService
+    var ingest: IngestService
     let redis: RedisClient
 
     public init(configuration: ServeConfiguration, redis: RedisClient) {
@@ -17,6 +17,8 @@ public struct WebhookRoutes: Sendable {
             redis: redis, keys: RedisKeys(prefix: configuration.keyPrefix), settings: configuration.script,
             classifier: Classifier(config: configuration.replies.classifier),
             policy: ReplyPolicy(config: configuration.replies), instance: configuration.instanceID)
+        self.ingest.minReplicasAck = configuration.minReplicasAck
+        self.ingest.replicaAckTimeout = configuration.replicaAckTimeout
     }
 
     public func add(to router: Router<some RequestContext>, metrics: (@Sendable () async -> String)? = nil) {

@@ -23,6 +23,7 @@ struct RedisServerTests {
         #expect(reply == .status("PONG"))
         try await client.send("SET", "k", "after")
         #expect(try await client.send("GET", "k") == .bulk(Array("after".utf8)))
+        withExtendedLifetime(server) {}
     }
 
     @Test func restartWhileIdleIsInvisibleToTheNextCall() async throws {
@@ -34,6 +35,7 @@ struct RedisServerTests {
         try server.start()
         try await Task.sleep(for: .milliseconds(20))
         #expect(try await client.send("PING") == .status("PONG"))
+        withExtendedLifetime(server) {}
     }
 
     @Test func slowReplyTimesOutAndConnectionRecovers() async throws {
@@ -50,6 +52,7 @@ struct RedisServerTests {
         #expect(ContinuousClock.now - started < .milliseconds(550))
         try await Task.sleep(for: .milliseconds(600))
         #expect(try await client.send("PING") == .status("PONG"))
+        withExtendedLifetime(server) {}
     }
 
     @Test func passwordAndACLUser() async throws {
@@ -79,6 +82,7 @@ struct RedisServerTests {
         let none = try makeClient("redis://127.0.0.1:\(server.port)")
         defer { Task { await none.shutdown() } }
         await #expect(throws: RedisError.self) { try await none.send("GET", "db-check") }
+        withExtendedLifetime(server) {}
     }
 
     @Test func closedPortFailsFastWithTypedError() async throws {

@@ -44,5 +44,6 @@ struct RedisOutageTests {
         #expect(try await service.check.send("EXISTS", "outage:dedup:during-0") == .integer(1))
         #expect(try await service.check.send("EXISTS", "outage:dedup:during-1") == .integer(0))
         await service.check.shutdown()
+        withExtendedLifetime(server) {}
     }
 }

@@ -123,3 +123,45 @@ public enum RepoFile {
 
     public static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 }
+
+/// A redis-server in sentinel mode on a free loopback port, watching `masterName` at `primaryPort`.
+public final class SentinelServer: @unchecked Sendable {
+    public let port: Int
+    private let process: Process
+    private let directory: URL
+
+    public init(masterName: String, primaryPort: Int, downAfterMilliseconds: Int = 500) throws {
+        self.port = try freeLoopbackPort()
+        self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("smshook-sentinel-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        let config = self.directory.appendingPathComponent("sentinel.conf")
+        try """
+            port \(self.port)
+            bind 127.0.0.1
+            dir \(self.directory.path)
+            sentinel monitor \(masterName) 127.0.0.1 \(primaryPort) 2
+            sentinel down-after-milliseconds \(masterName) \(downAfterMilliseconds)
+            sentinel failover-timeout \(masterName) 3000
+            sentinel parallel-syncs \(masterName) 1
+            """.write(to: config, atomically: true, encoding: .utf8)
+        self.process = Process()
+        self.process.executableURL = URL(fileURLWithPath: try findExecutable("redis-server"))
+        self.process.arguments = [config.path, "--sentinel"]
+        self.process.standardOutput = FileHandle.nullDevice
+        self.process.standardError = FileHandle.nullDevice
+        try self.process.run()
+        for _ in 0..<200 {
+            if canConnect(port: self.port) { return }
+            usleep(10_000)
+        }
+        throw RedisError(.connectionFailed, "sentinel did not start on port \(self.port)")
+    }
+
+    deinit {
+        if self.process.isRunning {
+            kill(self.process.processIdentifier, SIGKILL)
+            self.process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+}
