@@ -18,6 +18,7 @@ public struct PayloadError: Error, Sendable, Hashable {
         public static let unsupportedMediaType = Code("unsupported_media_type")
         public static let unavailable = Code("unavailable")
         public static let unauthorized = Code("unauthorized")
+        public static let requestTimeout = Code("request_timeout")
         public static let notFound = Code("not_found")
         public static let methodNotAllowed = Code("method_not_allowed")
         public static let `internal` = Code("internal_error")
@@ -40,6 +41,7 @@ public struct PayloadError: Error, Sendable, Hashable {
         case .bodyTooLarge, .batchTooLarge: return 413
         case .unsupportedMediaType: return 415
         case .unauthorized: return 401
+        case .requestTimeout: return 408
         case .unavailable: return 503
         case .notFound: return 404
         case .methodNotAllowed: return 405

@@ -14,6 +14,8 @@ public struct ServeConfiguration: Sendable {
     public var retryAfterSeconds = 2
     /// Classifier vocabulary, reply templates, loop guard, own numbers (`SMSHOOK_CONFIG`).
     public var replies: ReplyConfig
+    /// Longest time a client may take to send its body (408 after); the connection idle limit is twice this.
+    public var bodyTimeout: Duration = .seconds(10)
     /// Replicas that must acknowledge each ingest before a 2xx (`WAIT`); 0 = do not wait.
     public var minReplicasAck = 0
     public var replicaAckTimeout: Duration = .seconds(1)
@@ -55,6 +57,7 @@ public struct ServeConfiguration: Sendable {
         self.script.auditMaxLength = try reader.int("SMSHOOK_AUDIT_MAXLEN", default: self.script.auditMaxLength, range: 1...1_000_000_000)
         self.script.rejectedMaxLength = try reader.int("SMSHOOK_REJECTED_MAXLEN", default: self.script.rejectedMaxLength, range: 1...1_000_000_000)
         self.auth = try RouteAuth(environment: env)
+        self.bodyTimeout = .milliseconds(try reader.int("SMSHOOK_BODY_TIMEOUT_MS", default: 10_000, range: 100...600_000))
         self.minReplicasAck = try reader.int("REDIS_MIN_REPLICAS_ACK", default: 0, range: 0...16)
         self.replicaAckTimeout = .milliseconds(try reader.int("REDIS_REPLICA_ACK_TIMEOUT_MS", default: 1000, range: 1...60_000))
         self.retryAfterSeconds = try reader.int("SMSHOOK_RETRY_AFTER", default: self.retryAfterSeconds, range: 1...3600)

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Logging
 import RedisClient
 
@@ -13,6 +14,7 @@ public enum WebhookApplication {
         WebhookRoutes(configuration: configuration, redis: redis).add(to: router, metrics: metrics)
         var app = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: Self.timeAmount(configuration.bodyTimeout * 2))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "smshook"),
             services: [redis],
             logger: logger
@@ -38,5 +40,9 @@ public enum WebhookApplication {
             ])
         }
         return app
+    }
+
+    static func timeAmount(_ d: Duration) -> TimeAmount {
+        .nanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
     }
 }

@@ -73,8 +73,24 @@ public struct WebhookRoutes: Sendable {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw PayloadError(.bodyTooLarge, "body of \(length) bytes is over the limit of \(limit)")
         }
+        let deadline = self.configuration.bodyTimeout
         do {
-            return try await request.body.collect(upTo: limit)
+            // A client that sends its body too slowly is cut off; others are served meanwhile.
+            let body = request.body
+            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask { try await body.collect(upTo: limit) }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let buffer = first else {
+                    throw PayloadError(.requestTimeout, "the body did not arrive within \(deadline)")
+                }
+                return buffer
+            }
+        } catch let error as PayloadError {
+            throw error
         } catch is NIOTooManyBytesError {
             throw PayloadError(.bodyTooLarge, "body is over the limit of \(limit) bytes")
         } catch {

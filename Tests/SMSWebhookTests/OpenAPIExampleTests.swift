@@ -45,11 +45,11 @@ struct OpenAPIExampleTests {
         let codes = try #require((detail["code"] as? [String: Any])?["enum"] as? [String])
         let known: [PayloadError.Code] = [
             .invalidJSON, .invalidPayload, .missingField, .invalidType, .tooLong, .invalidGUID, .invalidNumber,
-            .emptyBatch, .batchTooLarge, .bodyTooLarge, .unsupportedMediaType, .unavailable, .unauthorized, .notFound,
+            .emptyBatch, .batchTooLarge, .bodyTooLarge, .unsupportedMediaType, .unavailable, .unauthorized, .requestTimeout, .notFound,
             .methodNotAllowed, .internal,
         ]
         #expect(Set(codes) == Set(known.map(\.rawValue)))
-        for code in known where code != .internal && code != .notFound && code != .methodNotAllowed {
+        for code in known where ![.internal, .notFound, .methodNotAllowed, .requestTimeout].contains(code) {
             let status = PayloadError(code, "").httpStatus
             #expect(statuses.contains(String(status)), "\(code) answers \(status), not documented")
         }
