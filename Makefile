@@ -4,7 +4,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)/smshook
 
-.PHONY: all deps build build-release run test eval bench bench-redis clean
+.PHONY: all deps build build-release run test chaos eval bench bench-redis clean
 
 all: build
 
@@ -27,6 +27,12 @@ test: deps
 	ops/scripts/with-redis.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 	ops/scripts/lint-ops.sh "$$($(SWIFT) build --show-bin-path)/smshook"
 	ops/scripts/with-redis.sh ops/scripts/e2e.sh "$$($(SWIFT) build --show-bin-path)/smshook"
+	python3 ops/chaos/chaos.py "$$($(SWIFT) build --show-bin-path)/smshook" --scale small
+
+## Fault scenarios at full scale (5,000 guids / jobs); figures into RELIABILITY.md.
+chaos: deps
+	$(SWIFT) build --product smshook $(SWIFT_FLAGS)
+	python3 ops/chaos/chaos.py "$$($(SWIFT) build --show-bin-path)/smshook" --scale full --report RELIABILITY.md
 
 ## Classifier accuracy per intent on eval/labelled.tsv (fails under 97%).
 eval: build

@@ -1,0 +1,224 @@
+"""Processes and helpers for the chaos scenarios: redis-server, sentinels, smshook serve/worker, a sink provider."""
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, timeout=10.0, step=0.02):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if check():
+                return True
+        except Exception:
+            pass
+        time.sleep(step)
+    return False
+
+
+class Procs:
+    """Every process a scenario starts; all are stopped at the end, whatever happens."""
+
+    def __init__(self):
+        self.procs = []
+        self.dir = tempfile.mkdtemp(prefix="smshook-chaos-")
+
+    def start(self, args, env=None, log=None):
+        out = open(os.path.join(self.dir, log), "ab") if log else subprocess.DEVNULL
+        p = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def stop_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs:
+            try:
+                p.wait(5)
+            except Exception:
+                pass
+        subprocess.run(["rm", "-rf", self.dir])
+
+
+def redis_cli(port, *args):
+    out = subprocess.run(["redis-cli", "-p", str(port), *map(str, args)], capture_output=True, text=True, timeout=10)
+    return out.stdout.strip()
+
+
+class Redis:
+    def __init__(self, procs, name, extra=(), port=None):
+        self.procs, self.port = procs, port or free_port()
+        self.dir = os.path.join(procs.dir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.extra = list(extra)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = self.procs.start(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                                      "--save", "", "--repl-diskless-sync-delay", "0", *self.extra])
+        assert wait_for(lambda: redis_cli(self.port, "ping") == "PONG"), "redis-server did not start"
+        assert wait_for(lambda: "loading:0" in redis_cli(self.port, "info", "persistence")), "redis still loading"
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+
+class Sentinel:
+    def __init__(self, procs, primary_port, name="chaos"):
+        self.port = free_port()
+        conf = os.path.join(procs.dir, f"sentinel-{self.port}.conf")
+        with open(conf, "w") as f:
+            f.write(f"port {self.port}\nbind 127.0.0.1\ndir {procs.dir}\n"
+                    f"sentinel monitor {name} 127.0.0.1 {primary_port} 2\n"
+                    f"sentinel down-after-milliseconds {name} 1000\nsentinel failover-timeout {name} 5000\n")
+        procs.start(["redis-server", conf, "--sentinel"])
+        assert wait_for(lambda: redis_cli(self.port, "ping") == "PONG")
+
+
+def serve(procs, binary, redis_env, prefix, env=None):
+    port = free_port()
+    procs.start([binary, "serve", "--port", str(port)],
+                env={**redis_env, "SMSHOOK_KEY_PREFIX": prefix, "SMSHOOK_AUTH": "none", "LOG_LEVEL": "error",
+                     "SMSHOOK_CONFIG": os.path.join(ROOT, "config/smshook.yaml"), **(env or {})},
+                log=f"serve-{port}.log")
+    assert wait_for(lambda: get(port, "/healthz")[0] == 200, 20), "serve did not start"
+    return port
+
+
+def worker(procs, binary, redis_url, prefix, sink_url, env=None):
+    return procs.start([binary, "worker"],
+                       env={"REDIS_URL": redis_url, "SMSHOOK_KEY_PREFIX": prefix, "SMSHOOK_PROVIDER": "http",
+                            "HTTP_PROVIDER_URL": sink_url, "HTTP_PROVIDER_SECRET": "chaos", "LOG_LEVEL": "error",
+                            "WORKER_HEARTBEAT_TTL": "2", "WORKER_HEARTBEAT_INTERVAL": "0.5",
+                            "WORKER_REAP_INTERVAL": "0.5", "WORKER_BLOCK_SECONDS": "0.2", **(env or {})},
+                       log="workers.log")
+
+
+_local = threading.local()
+
+
+def _conn(port):
+    conns = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = {}
+    if port not in conns:
+        conns[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    return conns[port]
+
+
+def request(port, method, path, body=None, headers=None):
+    """(status, parsed JSON or None, headers); reconnects once on a broken keep-alive connection."""
+    for attempt in range(2):
+        c = _conn(port)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            try:
+                parsed = json.loads(data) if data else None
+            except ValueError:
+                parsed = None
+            return r.status, parsed, dict(r.getheaders())
+        except (ConnectionError, http.client.HTTPException, OSError):
+            c.close()
+            _local.conns.pop(port, None)
+            if attempt == 1:
+                return 0, None, {}
+
+
+def get(port, path):
+    return request(port, "GET", path)
+
+
+def post(port, body, path="/api/webhook/sms-received"):
+    if not isinstance(body, (bytes, bytearray)):
+        body = json.dumps(body).encode()
+    return request(port, "POST", path, body, {"Content-Type": "application/json"})
+
+
+class Sink:
+    """A provider endpoint that counts deliveries by job id (webhook-id header)."""
+
+    def __init__(self, delay=0.0):
+        self.lock = threading.Lock()
+        self.deliveries = []
+        sink = self
+
+        class H(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if delay:
+                    time.sleep(delay)
+                with sink.lock:
+                    sink.deliveries.append(self.headers.get("webhook-id"))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        class Quiet(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                pass  # a worker killed mid-request resets its connection: expected here
+
+        self.server = Quiet(("127.0.0.1", 0), H)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def counts(self):
+        with self.lock:
+            ids = list(self.deliveries)
+        return len(set(ids)), len(ids) - len(set(ids))
+
+    def close(self):
+        self.server.shutdown()
+
+
+def enqueue_jobs(redis_port, prefix, n):
+    script = ("for i = 1, tonumber(ARGV[1]) do redis.call('LPUSH', KEYS[1], '{\"id\":\"job-' .. i .. '\",\"to\":\"+1555' .. i .. "
+              "'\",\"body\":\"Thanks\",\"in_reply_to\":\"g-' .. i .. '\",\"intent\":\"affirmative\",\"provider\":\"smsmobileapi\","
+              "\"created_at\":\"2025-01-20T10:00:00Z\",\"attempt\":0}') end return 1")
+    redis_cli(redis_port, "EVAL", script, 1, f"{prefix}:replies", n)
+
+
+def processing_total(redis_port, prefix):
+    out = redis_cli(redis_port, "EVAL",
+                    "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('LLEN', k) end return n",
+                    0, f"{prefix}:replies:processing:*")
+    return int(out or 0)
+
+
+def message(guid, text="yes"):
+    return {"message": text, "number": "+1555" + str(abs(hash(guid)) % 10**7), "guid": guid}
+
+
+def rand_guid(tag):
+    return f"{tag}-{random.getrandbits(48):x}"
