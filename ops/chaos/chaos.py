@@ -11,8 +11,8 @@ import subprocess
 import threading
 import time
 
-from harness import (ROOT, Procs, Redis, Sentinel, Sink, enqueue_jobs, get, message, post, processing_total,
-                     redis_cli, request, serve, wait_for, worker)
+from harness import (ROOT, Load, Procs, Redis, Sentinel, Sink, enqueue_jobs, message, post, processing_total,
+                     redis_cli, serve, verify_stored, wait_for, worker)
 
 SCALE = {"small": {"storm": 1000, "crash": 1500, "load_s": 2.0}, "full": {"storm": 5000, "crash": 5000, "load_s": 4.0}}
 
@@ -84,36 +84,17 @@ def redis_crash(b, s, fsync):
     try:
         r = Redis(procs, "r", ["--appendonly", "yes", "--appendfsync", fsync])
         port = serve(procs, b, {"REDIS_URL": r.url, "REDIS_COMMAND_TIMEOUT_MS": "1000"}, "aof")
-        acked, stop, lock = [], threading.Event(), threading.Lock()
-
-        def load(t):
-            i = 0
-            while not stop.is_set():
-                guid = f"aof-{t}-{i}"
-                st, _, _ = post(port, message(guid))
-                if st == 200:
-                    with lock:
-                        acked.append(guid)
-                i += 1
-
-        threads = [threading.Thread(target=load, args=(t,)) for t in range(16)]
-        for t in threads:
-            t.start()
+        load = Load(port, "aof")
         time.sleep(s["load_s"])
         r.kill()
         time.sleep(0.5)
-        stop.set()
-        for t in threads:
-            t.join()
+        load.stop()
         r.start()
-        keys = redis_cli(r.port, "EVAL", "return #redis.call('KEYS', ARGV[1])", 0, "aof:dedup:*")
-        audit = int(redis_cli(r.port, "XLEN", "aof:audit") or 0)
-        jobs = int(redis_cli(r.port, "LLEN", "aof:replies") or 0)
-        lost = [g for g in acked[-2000:] if redis_cli(r.port, "EXISTS", f"aof:dedup:{g}") != "1"]
-        missing_total = max(0, len(acked) - int(keys or 0))
-        ok = (not lost and missing_total == 0) if fsync == "always" else True
-        return ok, (f"appendfsync {fsync}: {len(acked)} acknowledged before the kill; after restart {keys} dedup keys, "
-                    f"{audit} audit entries, {jobs} jobs queued; acknowledged but lost: {missing_total}")
+        no_key, no_audit, no_job = verify_stored(r.port, "aof", load.acked)
+        lost = max(no_key, no_audit, no_job)
+        ok = lost == 0 if fsync == "always" else True
+        return ok, (f"appendfsync {fsync}: {len(load.acked)} acknowledged before the kill; after the restart, missing "
+                    f"dedup keys {no_key}, audit entries {no_audit}, queued jobs {no_job}: acknowledged but lost {lost}")
     finally:
         procs.stop_all()
 
@@ -150,40 +131,23 @@ def failover(b, s, min_ack):
         if min_ack:
             env["REDIS_MIN_REPLICAS_ACK"] = "1"
         port = serve(procs, b, env, "fo")
-        acked, stop, lock, times = [], threading.Event(), threading.Lock(), []
-
-        def load(t):
-            i = 0
-            while not stop.is_set():
-                guid = f"fo-{t}-{i}"
-                st, _, _ = post(port, message(guid))
-                if st == 200:
-                    with lock:
-                        acked.append(guid)
-                        times.append(time.time())
-                i += 1
-
-        threads = [threading.Thread(target=load, args=(t,)) for t in range(8)]
-        for t in threads:
-            t.start()
+        load = Load(port, "fo", threads=8)
         time.sleep(1.5)
         killed = time.time()
         primary.kill()
         # without the replica ack the service comes back on the promoted replica; with it, no replica is left to
         # acknowledge, so it stays at 503 (nothing unreplicated is acknowledged) until a new replica joins
-        wait_for(lambda: any(x > killed + 1.0 for x in list(times)), 8 if min_ack else 30, 0.1)
+        wait_for(lambda: any(x > killed + 1.0 for x in list(load.times)), 8 if min_ack else 30, 0.1)
         time.sleep(1.0)
         end = time.time()
-        stop.set()
-        for t in threads:
-            t.join()
-        window = [killed] + sorted(x for x in times if x > killed) + [end]
+        load.stop()
+        window = [killed] + sorted(x for x in load.times if x > killed) + [end]
         gap = max(b - a for a, b in zip(window, window[1:]))
-        after = [x for x in times if x > killed + 1.0]
-        lost = sum(1 for g in acked if redis_cli(replica.port, "EXISTS", f"fo:dedup:{g}") != "1")
+        after = [x for x in load.times if x > killed + 1.0]
+        lost = verify_stored(replica.port, "fo", load.acked)[0]
         ok = lost == 0 if min_ack else after != []
         recovered = "service back on the promoted replica" if after else "503 until a replica can acknowledge again"
-        return ok, (f"REDIS_MIN_REPLICAS_ACK={1 if min_ack else 0}: {len(acked)} acknowledged; longest time without a "
+        return ok, (f"REDIS_MIN_REPLICAS_ACK={1 if min_ack else 0}: {len(load.acked)} acknowledged; longest time without a "
                     f"2xx {gap:.1f} s after the primary was killed ({recovered}); acknowledged but lost: {lost}")
     finally:
         procs.stop_all()

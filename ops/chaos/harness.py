@@ -222,3 +222,60 @@ def message(guid, text="yes"):
 
 def rand_guid(tag):
     return f"{tag}-{random.getrandbits(48):x}"
+
+
+class Load:
+    """Threads posting unique messages to one serve port until stopped; remembers every 2xx (guid, time)."""
+
+    def __init__(self, port, tag, threads=16):
+        self.port, self.tag = port, tag
+        self.acked, self.times = [], []
+        self.lock, self.stopped = threading.Lock(), threading.Event()
+        self.threads = [threading.Thread(target=self.run, args=(t,)) for t in range(threads)]
+        for t in self.threads:
+            t.start()
+
+    def run(self, t):
+        i = 0
+        while not self.stopped.is_set():
+            guid = f"{self.tag}-{t}-{i}"
+            if post(self.port, message(guid))[0] == 200:
+                with self.lock:
+                    self.acked.append(guid)
+                    self.times.append(time.time())
+            i += 1
+
+    def stop(self):
+        self.stopped.set()
+        for t in self.threads:
+            t.join()
+
+
+VERIFY = """
+local prefix = ARGV[1]
+local audit, jobs = {}, {}
+for _, e in ipairs(redis.call('XRANGE', prefix .. ':audit', '-', '+')) do
+  local f = e[2]
+  for i = 1, #f, 2 do if f[i] == 'data' then audit[cjson.decode(f[i + 1]).guid or ''] = true end end
+end
+for _, j in ipairs(redis.call('LRANGE', prefix .. ':replies', 0, -1)) do jobs[cjson.decode(j).in_reply_to] = true end
+local noKey, noAudit, noJob = 0, 0, 0
+for i = 2, #ARGV do
+  local g = ARGV[i]
+  local value = redis.call('GET', prefix .. ':dedup:' .. g)
+  if not value then noKey = noKey + 1 end
+  if not audit[g] then noAudit = noAudit + 1 end
+  -- a reply job is due only where the ingest decided 'queued' (not for a loop-guard or opt-out suppression)
+  if value and cjson.decode(value).decision == 'queued' and not jobs[g] then noJob = noJob + 1 end
+end
+return {noKey, noAudit, noJob}
+"""
+
+
+def verify_stored(redis_port, prefix, guids):
+    """How many of these acknowledged guids lack their dedup key, their audit entry, their reply job (where due)."""
+    missing = [0, 0, 0]
+    for start in range(0, len(guids), 2000):
+        out = redis_cli(redis_port, "EVAL", VERIFY, 0, prefix, *guids[start:start + 2000]).split()
+        missing = [m + int(x) for m, x in zip(missing, out)]
+    return missing
