@@ -144,7 +144,7 @@ extension Worker {
         }
     }
 
-    static func now() -> String { Date().formatted(.iso8601) }
+    static func now() -> String { Timestamp.now() }
 }
 
 extension Duration {

@@ -1,8 +1,8 @@
 import Glibc
 
 /// UTC timestamps in ISO 8601 with milliseconds, without Foundation's formatter cost on the hot path.
-enum Timestamp {
-    static func now() -> String {
+public enum Timestamp {
+    public static func now() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var t = ts.tv_sec
