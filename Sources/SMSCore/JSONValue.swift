@@ -108,6 +108,9 @@ public struct JSONWriter: Sendable {
         if let value { self.field(name, value) }
     }
 
+    /// A value that is already JSON text (e.g. another writer's output), written as it is.
+    public mutating func rawJSON(_ json: String) { self.raw(json) }
+
     private mutating func raw(_ s: String) { self.separator(); self.text.append(s) }
 
     private mutating func separator() {

@@ -121,7 +121,7 @@ extension Worker {
         var w = JSONWriter()
         w.beginObject()
         w.key("job")
-        w.write((try? JSONParser.parse(Array(job.json.utf8))) ?? .null)
+        w.rawJSON(job.json)
         w.field("error", error)
         w.field("failed_at", Self.now())
         w.endObject()

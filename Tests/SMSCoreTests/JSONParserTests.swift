@@ -48,5 +48,12 @@ import Testing
         ])
         #expect(value.json == #"{"text":"quote\" back\\ nl\n tab\t bell\u0007 é 👍","list":[1,null,true]}"#)
         #expect(try parse(value.json) == value)
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("job")
+        w.rawJSON(#"{"id":"j"}"#)
+        w.field("n", 1)
+        w.endObject()
+        #expect(w.text == #"{"job":{"id":"j"},"n":1}"#)
     }
 }
