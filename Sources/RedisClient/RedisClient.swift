@@ -45,7 +45,7 @@ public final class RedisClient: Service, Sendable {
     public func evaluate(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) async throws
         -> RedisReply
     {
-        let call = RedisCommand(["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)] + keys + arguments)
+        let call = RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments)
         let connection = self.connection
         let reply = try await connection.execute([call])[0]
         if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
@@ -64,7 +64,7 @@ public final class RedisClient: Service, Sendable {
         _ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument], waitForReplicas replicas: Int,
         timeout: Duration
     ) async throws -> (reply: RedisReply, replicas: Int) {
-        let call = RedisCommand(["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)] + keys + arguments)
+        let call = RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments)
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         let wait = RedisCommand("WAIT", RedisArgument(replicas), RedisArgument(milliseconds))
         let connection = self.connection

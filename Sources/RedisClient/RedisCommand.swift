@@ -2,25 +2,48 @@
 public struct RedisCommand: Sendable, Hashable {
     /// The command in RESP wire format.
     public let encoded: [UInt8]
+
     /// The command name, upper-cased, for logs and errors.
-    public let name: String
+    public var name: String {
+        // *N\r\n$L\r\nNAME\r\n
+        guard let first = self.encoded.firstIndex(of: UInt8(ascii: "$")),
+            let lengthEnd = self.encoded[first...].firstIndex(of: 13),
+            let length = Int(String(decoding: self.encoded[(first + 1)..<lengthEnd], as: UTF8.self)),
+            lengthEnd + 2 + length <= self.encoded.count
+        else { return "?" }
+        return String(decoding: self.encoded[(lengthEnd + 2)..<(lengthEnd + 2 + length)], as: UTF8.self).uppercased()
+    }
 
     /// Builds a command from binary-safe arguments; the first is the command name.
     public init(_ arguments: [RedisArgument]) {
         precondition(!arguments.isEmpty, "a Redis command needs a name")
+        self.init(parts: arguments)
+    }
+
+    /// A command whose arguments are the concatenation of `parts` (no intermediate array), e.g. a script call's
+    /// head, keys and arguments.
+    public init(parts: [RedisArgument]...) {
+        var count = 0
+        var size = 16
+        for part in parts {
+            count += part.count
+            for argument in part { size += argument.bytes.count + 16 }
+        }
+        precondition(count > 0, "a Redis command needs a name")
         var out: [UInt8] = []
-        out.reserveCapacity(16 + arguments.reduce(0) { $0 + $1.bytes.count + 16 })
+        out.reserveCapacity(size)
         out.append(UInt8(ascii: "*"))
-        Self.appendDecimal(arguments.count, to: &out)
-        for argument in arguments {
-            out.append(UInt8(ascii: "$"))
-            Self.appendDecimal(argument.bytes.count, to: &out)
-            out.append(contentsOf: argument.bytes)
-            out.append(13)
-            out.append(10)
+        Self.appendDecimal(count, to: &out)
+        for part in parts {
+            for argument in part {
+                out.append(UInt8(ascii: "$"))
+                Self.appendDecimal(argument.bytes.count, to: &out)
+                out.append(contentsOf: argument.bytes)
+                out.append(13)
+                out.append(10)
+            }
         }
         self.encoded = out
-        self.name = String(decoding: arguments[0].bytes, as: UTF8.self).uppercased()
     }
 
     public init(_ arguments: RedisArgument...) {
@@ -28,7 +51,11 @@ public struct RedisCommand: Sendable, Hashable {
     }
 
     private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        out.append(contentsOf: String(value).utf8)
+        if value < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+        } else {
+            out.append(contentsOf: String(value).utf8)
+        }
         out.append(13)
         out.append(10)
     }

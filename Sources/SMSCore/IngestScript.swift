@@ -88,9 +88,9 @@ public enum IngestScript {
             self.receivedAt = receivedAt
         }
 
-        /// The dedup key's value: small, readable with `redis-cli GET`.
-        public var dedupValue: String {
-            var w = JSONWriter()
+        /// The dedup key's value (JSON, UTF-8): small, readable with `redis-cli GET`.
+        public var dedupValue: [UInt8] {
+            var w = JSONWriter(capacity: 160)
             w.beginObject()
             w.field("outcome", "accepted")
             w.field("instance", self.instance)
@@ -98,12 +98,12 @@ public enum IngestScript {
             w.field("intent", self.classification.intent.rawValue)
             w.field("job_id", ifPresent: self.job?.id)
             w.endObject()
-            return w.text
+            return w.bytes
         }
 
-        /// The audit stream record: the message, its classification and the reply decision.
-        public var auditRecord: String {
-            var w = JSONWriter()
+        /// The audit stream record (JSON, UTF-8): the message, its classification and the reply decision.
+        public var auditRecord: [UInt8] {
+            var w = JSONWriter(capacity: 384 + self.message.message.utf8.count)
             w.beginObject()
             w.field("guid", self.message.guid)
             if self.message.guidDerived { w.field("guid_derived", true) }
@@ -121,7 +121,7 @@ public enum IngestScript {
             w.field("instance", self.instance)
             w.field("received_at", self.receivedAt)
             w.endObject()
-            return w.text
+            return w.bytes
         }
     }
 
@@ -142,26 +142,32 @@ public enum IngestScript {
         return w.text
     }
 
-    /// KEYS and ARGV for one call.
+    /// KEYS and ARGV for one call, as UTF-8 bytes (written into the command as they are).
     public static func arguments(
         entries: [Entry], rejected: [String], keys: RedisKeys, settings: Settings
-    ) -> (keys: [String], arguments: [String]) {
-        var k = [keys.audit, keys.replies, keys.rejected, keys.optOut]
+    ) -> (keys: [[UInt8]], arguments: [[UInt8]]) {
+        func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+        func bytes(_ n: Int) -> [UInt8] {
+            var out: [UInt8] = []
+            JSONWriter.appendDecimal(n, to: &out)
+            return out
+        }
+        var k = [bytes(keys.audit), bytes(keys.replies), bytes(keys.rejected), bytes(keys.optOut)]
         k.reserveCapacity(4 + entries.count * 2)
         var a = [
-            String(settings.dedupTTLSeconds), String(settings.auditMaxLength), String(settings.rejectedMaxLength),
-            String(settings.maxRepliesPerWindow), String(settings.replyWindowSeconds), String(rejected.count),
+            bytes(settings.dedupTTLSeconds), bytes(settings.auditMaxLength), bytes(settings.rejectedMaxLength),
+            bytes(settings.maxRepliesPerWindow), bytes(settings.replyWindowSeconds), bytes(rejected.count),
         ]
         a.reserveCapacity(6 + rejected.count + entries.count * 5)
-        a.append(contentsOf: rejected)
+        a.append(contentsOf: rejected.map(bytes))
         for entry in entries {
-            k.append(keys.dedup(entry.message.guid))
-            k.append(keys.rate(entry.message.number ?? "-"))
+            k.append(bytes(keys.dedup(entry.message.guid)))
+            k.append(bytes(keys.rate(entry.message.number ?? "-")))
             a.append(entry.dedupValue)
             a.append(entry.auditRecord)
-            a.append(entry.job?.json ?? "")
-            a.append(entry.message.number ?? "")
-            a.append(entry.classification.intent.rawValue)
+            a.append(entry.job?.jsonBytes ?? [])
+            a.append(bytes(entry.message.number ?? ""))
+            a.append(bytes(entry.classification.intent.rawValue))
         }
         return (k, a)
     }

@@ -42,8 +42,11 @@ public struct IngestSummary: Sendable, Hashable {
 
     static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 
-    public var json: String {
-        var w = JSONWriter()
+    public var json: String { String(decoding: self.jsonBytes, as: UTF8.self) }
+
+    /// The response body (JSON, UTF-8).
+    public var jsonBytes: [UInt8] {
+        var w = JSONWriter(capacity: 160 + 96 * self.results.count)
         w.beginObject()
         w.field("status", "success")
         w.field("message", self.text)
@@ -68,6 +71,6 @@ public struct IngestSummary: Sendable, Hashable {
         }
         w.endArray()
         w.endObject()
-        return w.text
+        return w.bytes
     }
 }

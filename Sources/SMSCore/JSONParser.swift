@@ -140,10 +140,15 @@ public struct JSONParser {
         self.position += 1
         let start = self.position
         // Fast path: no escapes.
-        while let b = self.current, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\"), b >= 0x20 { self.position += 1 }
+        var high: UInt8 = 0
+        while let b = self.current, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\"), b >= 0x20 {
+            high |= b
+            self.position += 1
+        }
         if self.current == UInt8(ascii: "\"") {
             let slice = UnsafeBufferPointer(rebasing: self.bytes[start..<self.position])
             self.position += 1
+            if high < 0x80 { return String(decoding: slice, as: UTF8.self) }  // ASCII is valid UTF-8
             guard let s = String(validating: slice, as: UTF8.self) else { throw self.error("invalid UTF-8 in string") }
             return s
         }

@@ -55,17 +55,25 @@ public enum JSONValue: Sendable, Hashable {
     }
 }
 
-/// Builds compact JSON text by hand: fixed key order, no intermediate objects.
+/// Builds compact JSON by hand into UTF-8 bytes: fixed key order, no intermediate objects, no String appends.
 public struct JSONWriter: Sendable {
-    public private(set) var text = ""
-    private var needsComma = [false]
+    /// The JSON so far, UTF-8.
+    public private(set) var bytes: [UInt8] = []
+    /// Per nesting level (bit `depth`): a member was written, so the next one needs a comma. Levels past 63 spill
+    /// into `deeper`.
+    private var commas: UInt64 = 0
+    private var depth = 0
+    private var deeper: [Bool] = []
 
-    public init() { self.text.reserveCapacity(256) }
+    public init(capacity: Int = 256) { self.bytes.reserveCapacity(capacity) }
+
+    /// The JSON so far as a String.
+    public var text: String { String(decoding: self.bytes, as: UTF8.self) }
 
     public mutating func write(_ value: JSONValue) {
         switch value {
-        case .null: self.raw("null")
-        case .bool(let b): self.raw(b ? "true" : "false")
+        case .null: self.null()
+        case .bool(let b): self.bool(b)
         case .number(let n): self.raw(n)
         case .string(let s): self.string(s)
         case .array(let items):
@@ -82,20 +90,20 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    public mutating func beginObject() { self.separator(); self.text.append("{"); self.needsComma.append(false) }
-    public mutating func endObject() { self.needsComma.removeLast(); self.text.append("}") }
-    public mutating func beginArray() { self.separator(); self.text.append("["); self.needsComma.append(false) }
-    public mutating func endArray() { self.needsComma.removeLast(); self.text.append("]") }
+    public mutating func beginObject() { self.open(UInt8(ascii: "{")) }
+    public mutating func endObject() { self.close(UInt8(ascii: "}")) }
+    public mutating func beginArray() { self.open(UInt8(ascii: "[")) }
+    public mutating func endArray() { self.close(UInt8(ascii: "]")) }
 
     public mutating func key(_ name: String) {
         self.separator()
-        Self.escape(name, into: &self.text)
-        self.text.append(":")
-        self.needsComma[self.needsComma.count - 1] = false
+        Self.escape(name, into: &self.bytes)
+        self.bytes.append(UInt8(ascii: ":"))
+        self.setComma(false)
     }
 
-    public mutating func string(_ s: String) { self.separator(); Self.escape(s, into: &self.text) }
-    public mutating func int(_ i: Int) { self.raw(String(i)) }
+    public mutating func string(_ s: String) { self.separator(); Self.escape(s, into: &self.bytes) }
+    public mutating func int(_ i: Int) { self.separator(); Self.appendDecimal(i, to: &self.bytes) }
     public mutating func bool(_ b: Bool) { self.raw(b ? "true" : "false") }
     public mutating func null() { self.raw("null") }
 
@@ -111,48 +119,85 @@ public struct JSONWriter: Sendable {
     /// A value that is already JSON text (e.g. another writer's output), written as it is.
     public mutating func rawJSON(_ json: String) { self.raw(json) }
 
-    private mutating func raw(_ s: String) { self.separator(); self.text.append(s) }
-
-    private mutating func separator() {
-        let top = self.needsComma.count - 1
-        if self.needsComma[top] { self.text.append(",") }
-        self.needsComma[top] = true
+    private mutating func raw(_ s: String) {
+        self.separator()
+        var s = s
+        s.withUTF8 { self.bytes.append(contentsOf: $0) }
     }
 
-    static func escape(_ s: String, into out: inout String) {
-        var s = s
-        s.makeContiguousUTF8()
-        let clean = s.utf8.withContiguousStorageIfAvailable { bytes in
-            !bytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }
-        } ?? false
-        out.append("\"")
-        if clean {  // the common case: nothing to escape, one append
-            out.append(s)
-            out.append("\"")
+    private mutating func open(_ byte: UInt8) {
+        self.separator()
+        self.bytes.append(byte)
+        self.depth += 1
+        self.setComma(false)
+    }
+
+    private mutating func close(_ byte: UInt8) {
+        if self.depth > 63 { self.deeper.removeLast() }
+        self.depth -= 1
+        self.bytes.append(byte)
+    }
+
+    private mutating func setComma(_ value: Bool) {
+        if self.depth > 63 {
+            if self.deeper.count < self.depth - 63 { self.deeper.append(value) } else { self.deeper[self.depth - 64] = value }
+        } else if value {
+            self.commas |= 1 << UInt64(self.depth)
+        } else {
+            self.commas &= ~(1 << UInt64(self.depth))
+        }
+    }
+
+    private mutating func separator() {
+        let needed = self.depth > 63 ? self.deeper[self.depth - 64] : (self.commas >> UInt64(self.depth)) & 1 == 1
+        if needed { self.bytes.append(UInt8(ascii: ",")) } else { self.setComma(true) }
+    }
+
+    /// Appends `value` in decimal ASCII.
+    public static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        if magnitude < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude))
             return
         }
-        var plainStart = s.utf8.startIndex
-        var index = plainStart
-        let utf8 = s.utf8
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            if byte == 0x22 || byte == 0x5C || byte < 0x20 {
-                out.append(contentsOf: s[plainStart..<index])
-                switch byte {
-                case 0x22: out.append("\\\"")
-                case 0x5C: out.append("\\\\")
-                case 0x0A: out.append("\\n")
-                case 0x0D: out.append("\\r")
-                case 0x09: out.append("\\t")
-                default:
-                    let hex = String(byte, radix: 16)
-                    out.append("\\u00" + (hex.count == 1 ? "0" + hex : hex))
-                }
-                plainStart = utf8.index(after: index)
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, enough for 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var i = buffer.count
+            while magnitude > 0 {
+                i -= 1
+                buffer[i] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
             }
-            index = utf8.index(after: index)
+            out.append(contentsOf: buffer[i...])
         }
-        out.append(contentsOf: s[plainStart..<utf8.endIndex])
-        out.append("\"")
+    }
+
+    /// Appends `s` as a JSON string literal (quoted, escaped).
+    public static func escape(_ s: String, into out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { bytes in
+            out.append(UInt8(ascii: "\""))
+            var plainStart = 0
+            for i in 0..<bytes.count {
+                let byte = bytes[i]
+                guard byte == 0x22 || byte == 0x5C || byte < 0x20 else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i]))
+                out.append(UInt8(ascii: "\\"))
+                switch byte {
+                case 0x22: out.append(UInt8(ascii: "\""))
+                case 0x5C: out.append(UInt8(ascii: "\\"))
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                default:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                }
+                plainStart = i + 1
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart...]))
+            out.append(UInt8(ascii: "\""))
+        }
     }
 }

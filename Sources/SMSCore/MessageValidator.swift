@@ -67,11 +67,21 @@ public enum MessageValidator {
                 "\(field) must be \(limits.minNumberLength) to \(limits.maxNumberLength) characters",
                 field: field)
         }
-        let allowed = trimmed.unicodeScalars.allSatisfy { s in
-            s.isASCII && (s.properties.isAlphabetic || ("0"..."9").contains(s) || " +-_.()".unicodeScalars.contains(s))
+        // ASCII letters, digits and ` +-_.()`, with `+` only in front.
+        var allowed = true
+        for (i, b) in trimmed.utf8.enumerated() {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"):
+                continue
+            case UInt8(ascii: "+") where i == 0:
+                continue
+            default:
+                allowed = false
+            }
+            if !allowed { break }
         }
-        let plusOnlyFirst = !trimmed.dropFirst().contains("+")
-        guard allowed && plusOnlyFirst else {
+        guard allowed else {
             throw PayloadError(.invalidNumber, "\(field) is not a phone number or sender id", field: field)
         }
         return trimmed

@@ -25,8 +25,11 @@ public struct ReplyJob: Sendable, Hashable {
         self.attempt = attempt
     }
 
-    public var json: String {
-        var w = JSONWriter()
+    public var json: String { String(decoding: self.jsonBytes, as: UTF8.self) }
+
+    /// The job as queued (JSON, UTF-8).
+    public var jsonBytes: [UInt8] {
+        var w = JSONWriter(capacity: 256 + self.body.utf8.count)
         w.beginObject()
         w.field("id", self.id)
         w.field("to", self.to)
@@ -38,7 +41,7 @@ public struct ReplyJob: Sendable, Hashable {
         w.field("attempt", self.attempt)
         if self.recovered > 0 { w.field("recovered", self.recovered) }
         w.endObject()
-        return w.text
+        return w.bytes
     }
 
     public init(json: JSONValue) throws(PayloadError) {

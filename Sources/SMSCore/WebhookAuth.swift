@@ -46,6 +46,18 @@ public struct WebhookAuth: Sendable, Hashable {
         self.publicBaseURL = publicBaseURL
     }
 
+    /// The (lower-case) request headers `verify` reads in this mode.
+    public var headerNames: [String] {
+        switch self.mode {
+        case .none: []
+        case .token: ["authorization"]
+        case .standardWebhooks: ["webhook-id", "webhook-timestamp", "webhook-signature"]
+        case .smsMobileAPI: ["x-smsmobileapi-signature", "x-smsmobileapi-timestamp"]
+        case .twilio: ["x-twilio-signature"]
+        case .androidSMSGateway: ["x-signature", "x-timestamp"]
+        }
+    }
+
     /// nil when the request is authentic.
     public func verify(_ r: Request, now: Int) -> Failure? {
         if self.mode == .none { return nil }

@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import RedisClient
 import SMSCore
@@ -51,7 +50,7 @@ public struct IngestService: Sendable {
                 switch self.policy.decide(message, classification: classification) {
                 case .reply(let body):
                     job = ReplyJob(
-                        id: UUID().uuidString.lowercased(), to: message.number ?? "", body: body, inReplyTo: message.guid,
+                        id: JobID.make(), to: message.number ?? "", body: body, inReplyTo: message.guid,
                         intent: classification.intent, provider: message.provider, createdAt: now)
                 case .none(let why):
                     reason = why
@@ -100,8 +99,8 @@ public struct IngestService: Sendable {
         let (keys, arguments) = IngestScript.arguments(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings)
         let reply: RedisReply
         do {
-            let k = keys.map { RedisArgument($0) }
-            let a = arguments.map { RedisArgument($0) }
+            let k = keys.map { RedisArgument(bytes: $0) }
+            let a = arguments.map { RedisArgument(bytes: $0) }
             if self.minReplicasAck > 0 {
                 let (r, acked) = try await self.redis.evaluate(
                     Self.script, keys: k, arguments: a, waitForReplicas: self.minReplicasAck, timeout: self.replicaAckTimeout)

@@ -6,6 +6,11 @@ import SMSCore
 enum JSONResponse {
     static func ok(_ json: String) -> Response { self.make(status: .ok, json) }
 
+    /// 200 with a JSON body already encoded as UTF-8.
+    static func ok(bytes json: [UInt8]) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
     static func make(status: HTTPResponse.Status, _ json: String, retryAfter: Int? = nil) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }

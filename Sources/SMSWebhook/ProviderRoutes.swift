@@ -77,8 +77,12 @@ extension WebhookRoutes {
     func authenticate(
         _ request: Request, route: String, auth: WebhookAuth, body: [UInt8], form: [(String, String)], logger: Logger
     ) throws(PayloadError) {
+        if auth.mode == .none { return }
         var headers: [String: String] = [:]
-        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let names = auth.headerNames
+        for field in request.headers where names.contains(field.name.canonicalName) {
+            headers[field.name.canonicalName] = field.value
+        }
         let pieces = WebhookAuth.Request(headers: headers, body: body, pathAndQuery: request.uri.description, form: form)
         guard let failure = auth.verify(pieces, now: Int(Date().timeIntervalSince1970)) else { return }
         Counter(label: "smshook_auth_failures_total", dimensions: [("route", route), ("reason", failure.reason)]).increment()

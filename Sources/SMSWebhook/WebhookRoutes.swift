@@ -53,7 +53,7 @@ public struct WebhookRoutes: Sendable {
                 let error = PayloadError(.invalidPayload, "no valid message in the batch: \(summary.text.lowercased())")
                 return JSONResponse.error(error, extra: summary)
             }
-            return JSONResponse.ok(summary.json)
+            return JSONResponse.ok(bytes: summary.jsonBytes)
         } catch {
             return JSONResponse.error(error, retryAfter: self.configuration.retryAfterSeconds)
         }
@@ -75,20 +75,14 @@ public struct WebhookRoutes: Sendable {
         }
         let deadline = self.configuration.bodyTimeout
         do {
-            // A client that sends its body too slowly is cut off; others are served meanwhile.
+            // A client that sends its body too slowly is cut off; others are served meanwhile. The read runs in a
+            // child task so that cancelling it at the deadline leaves this one free to answer 408.
             let body = request.body
-            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-                group.addTask { try await body.collect(upTo: limit) }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let buffer = first else {
-                    throw PayloadError(.requestTimeout, "the body did not arrive within \(deadline)")
-                }
-                return buffer
+            async let read = BodyDeadlines.shared.run(within: deadline) { try await body.collect(upTo: limit) }
+            guard let buffer = try await read else {
+                throw PayloadError(.requestTimeout, "the body did not arrive within \(deadline)")
             }
+            return buffer
         } catch let error as PayloadError {
             throw error
         } catch is NIOTooManyBytesError {

@@ -5,6 +5,10 @@ import Logging
 import RedisClient
 
 let args = CommandLine.arguments
+if args.count == 4, args[1] == "pipeline", let n = Int(args[3]) {
+    try Pipeline.run(config: args[2], count: n)
+    exit(0)
+}
 guard args.count == 5, args[1] == "redis", let tasks = Int(args[3]), let total = Int(args[4]) else {
     FileHandle.standardError.write(Data("usage: smshook-bench redis REDIS_URL TASKS TOTAL\n".utf8))
     exit(2)

@@ -1,4 +1,4 @@
-import SMSCore
+@testable import SMSCore
 import Testing
 
 @Suite struct IngestSummaryTests {
@@ -27,7 +27,9 @@ import Testing
             IngestScript.Entry(message: message, classification: .init(intent: .affirmative, confidence: 1), job: job, instance: "i", receivedAt: "t"),
             IngestScript.Entry(message: InboundMessage(guid: "g2", number: nil, message: "x", provider: "p"), classification: .init(intent: .unknown, confidence: 0), job: nil, instance: "i", receivedAt: "t"),
         ]
-        let (keys, args) = IngestScript.arguments(entries: entries, rejected: ["r1"], keys: RedisKeys(prefix: "p"), settings: .init())
+        let (keyBytes, argBytes) = IngestScript.arguments(entries: entries, rejected: ["r1"], keys: RedisKeys(prefix: "p"), settings: .init())
+        let keys = keyBytes.map { String(decoding: $0, as: UTF8.self) }
+        let args = argBytes.map { String(decoding: $0, as: UTF8.self) }
         #expect(keys == ["p:audit", "p:replies", "p:rejected", "p:optout", "p:dedup:g1", "p:rate:+1555", "p:dedup:g2", "p:rate:-"])
         #expect(args.count == 6 + 1 + 2 * 5)
         #expect(args[0...6] == ["604800", "1000000", "100000", "3", "3600", "1", "r1"])
@@ -39,5 +41,25 @@ import Testing
     @Test func replyJobRoundTrips() throws {
         let job = ReplyJob(id: "j", to: "+1", body: "b \"q\"", inReplyTo: "g", intent: .negative, provider: "p", createdAt: "t", attempt: 3)
         #expect(try ReplyJob(json: JSONParser.parse(Array(job.json.utf8))) == job)
+    }
+}
+
+@Suite struct JobIDTests {
+    @Test func formatsVersion4Text() {
+        #expect(JobID.format(high: 0, low: 0) == "00000000-0000-4000-8000-000000000000")
+        #expect(JobID.format(high: .max, low: .max) == "ffffffff-ffff-4fff-bfff-ffffffffffff")
+        #expect(JobID.format(high: 0x0123_4567_89ab_cdef, low: 0xfedc_ba98_7654_3210) == "01234567-89ab-4def-bedc-ba9876543210")
+    }
+
+    @Test func idsAreDistinctAndWellFormed() {
+        let ids = (0..<1000).map { _ in JobID.make() }
+        #expect(Set(ids).count == 1000)
+        for id in ids {
+            let parts = id.split(separator: "-").map(\.count)
+            #expect(parts == [8, 4, 4, 4, 12])
+            #expect(id.allSatisfy { "0123456789abcdef-".contains($0) })
+            #expect(Array(id)[14] == "4")
+            #expect("89ab".contains(Array(id)[19]))
+        }
     }
 }

@@ -56,4 +56,15 @@ import Testing
         w.endObject()
         #expect(w.text == #"{"job":{"id":"j"},"n":1}"#)
     }
+
+    @Test func writerNestsPastSixtyFourLevelsAndWritesIntegers() throws {
+        var value = JSONValue.array([.number("0"), .number("-12"), .number("9223372036854775807")])
+        for depth in 0..<100 { value = depth % 2 == 0 ? .array([value, .string("d\(depth)")]) : .object([("k", value), ("n", .null)]) }
+        #expect(try JSONParser.parse(Array(value.json.utf8), maxDepth: 200) == value)
+        var w = JSONWriter()
+        w.beginArray()
+        for n in [0, 7, 10, -1, -45, Int.max, Int.min] { w.int(n) }
+        w.endArray()
+        #expect(w.text == "[0,7,10,-1,-45,9223372036854775807,-9223372036854775808]")
+    }
 }
