@@ -64,9 +64,11 @@ public struct Classifier: Sendable {
             return Classification(intent: .unknown, matched: "hedge:\(hedge.phrase.text)", confidence: 0.8)
         }
         // An affirmative right after a negator that is not itself part of a match is a negative ("not ok").
-        let matchedPositions = Set(matches.flatMap { m in m.start..<(m.start + m.phrase.tokens.count) })
+        func matched(_ position: Int) -> Bool {
+            matches.contains { position >= $0.start && position < $0.start + $0.phrase.tokens.count }
+        }
         var intents: [(Intent, String)] = matches.map { m in
-            if m.phrase.intent == .affirmative, m.start > 0, !matchedPositions.contains(m.start - 1),
+            if m.phrase.intent == .affirmative, m.start > 0, !matched(m.start - 1),
                 self.negators.contains(tokens[m.start - 1])
             {
                 return (.negative, "negated:\(tokens[m.start - 1]) \(m.phrase.text)")
@@ -80,8 +82,7 @@ public struct Classifier: Sendable {
         {
             intents.append((.negative, "contrast:\(tokens[but])"))
         }
-        let kinds = Set(intents.map(\.0))
-        if kinds.count > 1 {
+        if intents.contains(where: { $0.0 != intents[0].0 }) {
             return Classification(intent: .unknown, matched: "mixed:" + intents.map(\.1).joined(separator: "+"), confidence: 0.3)
         }
         let covered = matches.reduce(0) { $0 + $1.phrase.tokens.count }

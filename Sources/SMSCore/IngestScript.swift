@@ -1,5 +1,5 @@
 /// The ingest transaction: ONE Lua script call per webhook request. For each message, atomically: first sighting
-/// (`SET dedup NX EX`), then audit (`XADD`) and reply job (`LPUSH`), or nothing at all for a duplicate.
+/// (`SET dedup NX EX`), then the decision, audit (`XADD`) and reply job (`LPUSH`), or nothing more for a duplicate.
 /// Invalid raw items of the same request are kept in the capped `rejected` stream by the same call.
 public enum IngestScript {
     /// `#!lua` (Redis 7 script flags, none set): Redis refuses the whole call up front when it cannot write
@@ -9,23 +9,25 @@ public enum IngestScript {
         -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, 4 optout, then per message: dedup key, rate key.
         -- ARGV: 1 dedup ttl, 2 audit maxlen, 3 rejected maxlen, 4 max replies per window, 5 window seconds,
         -- 6 rejected count R, R rejected records, then 5 per message: dedup value, audit record (JSON objects),
-        -- reply job ('' when none is due), number ('' when none), intent.
+        -- reply job ('' when none is due), number ('' when none), intent. The two JSON objects open with
+        -- {"decision":"<expected>", where expected is queued when a job is given, else no_reply; only when the
+        -- decision differs is that head rewritten (a new string: worth avoiding for every message).
         -- Returns per message: duplicate | queued | suppressed_optout | suppressed_rate | no_reply.
         local ttl, auditMax, rejectedMax = ARGV[1], ARGV[2], ARGV[3]
         local rateMax, window, r = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
         for i = 1, r do
           redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[6 + i])
         end
-        local out = {}
+        local out, jobs = {}, {}
         for j = 0, (#KEYS - 4) / 2 - 1 do
           local dedup, rate = KEYS[5 + 2 * j], KEYS[6 + 2 * j]
           local a = 7 + r + 5 * j
           local value, audit, job, number, intent = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-          if redis.call('EXISTS', dedup) == 1 then
+          local expected = job ~= '' and 'queued' or 'no_reply'
+          if not redis.call('SET', dedup, value, 'NX', 'EX', ttl) then
             out[#out + 1] = 'duplicate'
           else
             local decision = 'no_reply'
-            local optedOut = number ~= '' and redis.call('SISMEMBER', KEYS[4], number) == 1
             if intent == 'opt_out' then
               if number ~= '' and redis.call('SADD', KEYS[4], number) == 0 then
                 decision = 'suppressed_optout'
@@ -33,6 +35,7 @@ public enum IngestScript {
                 decision = 'queued'
               end
             else
+              local optedOut = number ~= '' and redis.call('SISMEMBER', KEYS[4], number) == 1
               if optedOut and (intent == 'opt_in' or intent == 'affirmative') then
                 redis.call('SREM', KEYS[4], number)
                 optedOut = false
@@ -45,13 +48,19 @@ public enum IngestScript {
                 if n > rateMax then decision = 'suppressed_rate' else decision = 'queued' end
               end
             end
-            local head = '{"decision":"' .. decision .. '",'
-            redis.call('SET', dedup, head .. string.sub(value, 2), 'EX', ttl)
+            if decision ~= expected then  -- rewritten within the script: nobody sees the first value
+              local head, skip = '{"decision":"' .. decision .. '",', 16 + #expected
+              redis.call('SET', dedup, head .. string.sub(value, skip), 'EX', ttl)
+              audit = head .. string.sub(audit, skip)
+            end
             redis.call('XADD', KEYS[1], 'MAXLEN', '~', auditMax, '*', 'event', 'inbound', 'decision', decision,
-              'data', head .. string.sub(audit, 2))
-            if decision == 'queued' then redis.call('LPUSH', KEYS[2], job) end
+              'data', audit)
+            if decision == 'queued' then jobs[#jobs + 1] = job end
             out[#out + 1] = decision
           end
+        end
+        for i = 1, #jobs, 1000 do  -- one LPUSH for the jobs of the call (in order), in chunks for unpack
+          redis.call('LPUSH', KEYS[2], unpack(jobs, i, math.min(i + 999, #jobs)))
         end
         return out
         """
@@ -88,10 +97,15 @@ public enum IngestScript {
             self.receivedAt = receivedAt
         }
 
+        /// The decision the JSON records are written with; the script rewrites it when Redis decides otherwise
+        /// (opted out, over the loop guard).
+        public var expectedDecision: String { self.job == nil ? "no_reply" : "queued" }
+
         /// The dedup key's value (JSON, UTF-8): small, readable with `redis-cli GET`.
         public var dedupValue: [UInt8] {
             var w = JSONWriter(capacity: 160)
             w.beginObject()
+            w.field("decision", self.expectedDecision)
             w.field("outcome", "accepted")
             w.field("instance", self.instance)
             w.field("received_at", self.receivedAt)
@@ -105,6 +119,7 @@ public enum IngestScript {
         public var auditRecord: [UInt8] {
             var w = JSONWriter(capacity: 384 + self.message.message.utf8.count)
             w.beginObject()
+            w.field("decision", self.expectedDecision)
             w.field("guid", self.message.guid)
             if self.message.guidDerived { w.field("guid_derived", true) }
             w.field("provider", self.message.provider)

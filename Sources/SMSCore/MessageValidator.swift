@@ -103,6 +103,10 @@ public enum MessageValidator {
 extension String {
     /// The string without leading and trailing white space (Unicode-aware).
     public func trimmingWhitespace() -> String {
+        // Fast path: starts and ends with a visible ASCII character (the usual case), nothing to trim.
+        if let first = self.utf8.first, let last = self.utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {
+            return self
+        }
         let scalars = self.unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })!

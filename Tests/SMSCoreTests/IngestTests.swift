@@ -33,7 +33,7 @@ import Testing
         #expect(keys == ["p:audit", "p:replies", "p:rejected", "p:optout", "p:dedup:g1", "p:rate:+1555", "p:dedup:g2", "p:rate:-"])
         #expect(args.count == 6 + 1 + 2 * 5)
         #expect(args[0...6] == ["604800", "1000000", "100000", "3", "3600", "1", "r1"])
-        #expect(args[7] == #"{"outcome":"accepted","instance":"i","received_at":"t","intent":"affirmative","job_id":"j1"}"#)
+        #expect(args[7] == #"{"decision":"queued","outcome":"accepted","instance":"i","received_at":"t","intent":"affirmative","job_id":"j1"}"#)
         #expect(args[9...11] == [job.json, "+1555", "affirmative"])
         #expect(args[14...16] == ["", "", "unknown"])
     }

@@ -63,6 +63,21 @@ struct LegacyWebhookTests {
         await redis.shutdown()
     }
 
+    @Test func largeBatchQueuesEveryJobInOrder() async throws {
+        // more jobs than the script pushes in one LPUSH (1,000): they still arrive all, in batch order
+        let service = try TestService(prefix: TestRedis.uniquePrefix("big")) { $0.limits.maxBatch = 5000 }
+        let items = (0..<2500).map { #"{"message":"yes","number":"+1555\#(100000 + $0)","guid":"big-\#($0)"}"# }
+        try await service.app.test(.live) { client in
+            let (status, body) = try await client.postWebhook(#"{"messages":["# + items.joined(separator: ",") + "]}")
+            #expect(status == .ok)
+            #expect(body["processed"]?.int == 2500)
+        }
+        let raw = try await service.check.send("LRANGE", RedisArgument(service.keys.replies), 0, -1).array ?? []
+        let jobs = try raw.reversed().map { try ReplyJob(json: JSONParser.parse($0.bytes ?? [])) }
+        #expect(jobs.map(\.inReplyTo) == (0..<2500).map { "big-\($0)" })
+        await service.check.shutdown()
+    }
+
     @Test func seedDuplicateTwice() async throws {
         try await self.service.app.test(.live) { client in
             let seed = #"{"date": "...", "message": "Test", "guid": "duplicate-test"}"#

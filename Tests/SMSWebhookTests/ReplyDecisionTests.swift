@@ -46,6 +46,18 @@ struct ReplyDecisionTests {
         let audit = try await self.service.check.send("XRANGE", RedisArgument(self.service.keys.audit), "-", "+").array ?? []
         let decisions = audit.compactMap { $0.array?[1].array?[3].string }
         #expect(decisions == ["queued", "suppressed_optout", "suppressed_optout", "suppressed_optout", "queued", "queued"])
+        // the JSON records carry the decision Redis made, not the one they were written with (queued)
+        let records = try audit.map { try JSONParser.parse($0.array?[1].array?[5].bytes ?? []) }
+        #expect(records.map { $0["decision"]?.stringValue } == decisions)
+        #expect(records.map { $0["guid"]?.stringValue } == ["o0", "o1", "o2", "o3", "o4", "o5"])
+        for (i, decision) in decisions.enumerated() {
+            let value = try await self.service.check.send("GET", RedisArgument(self.service.keys.dedup("o\(i)")))
+            let json = try JSONParser.parse(value.bytes ?? [])
+            #expect(json["decision"]?.stringValue == decision)
+            #expect(json["outcome"]?.stringValue == "accepted")
+            let ttl = try await self.service.check.send("TTL", RedisArgument(self.service.keys.dedup("o\(i)"))).int ?? 0
+            #expect(ttl > 600_000)
+        }
         await self.service.check.shutdown()
     }
 
