@@ -23,7 +23,7 @@ extension Worker {
         let started = ContinuousClock.now
         let result = await self.sender.send(job)
         let elapsed = ContinuousClock.now - started
-        Timer(label: "smshook_send_duration_seconds", dimensions: [("provider", self.sender.name)]).record(duration: elapsed)
+        self.sendDuration.record(duration: elapsed)
         switch result {
         case .sent(let providerID):
             self.logger.info("reply sent", metadata: [
@@ -111,10 +111,27 @@ extension Worker {
             RedisArgument(w.text), RedisArgument(self.configuration.sentMarkerTTL), RedisArgument(detail),
             RedisArgument(String(due)), RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""),
         ]
-        _ = await self.withRedisRetry {
-            try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)
+        if outcome == "sent" && optOut == nil {
+            // The common case has no condition in it: MULTI/EXEC does the script's work for a fraction of its cost
+            // (no Lua call, no argument tables), just as atomically.
+            let transaction = [
+                RedisCommand("MULTI"),
+                RedisCommand(parts: ["LREM"], [keys[0]], ["1", arguments[0]]),
+                RedisCommand(parts: ["SET"], [keys[2]], ["1", "EX", arguments[4]]),
+                RedisCommand(parts: ["XADD"], [keys[1]], ["MAXLEN", "~", arguments[2], "*", "event", "send", "decision", "sent", "data", arguments[3]]),
+                RedisCommand("EXEC"),
+            ]
+            _ = await self.withRedisRetry {
+                let replies = try await self.redis.pipeline(transaction)
+                guard case .array = replies[4] else { throw RedisError(.server, "sent transaction: \(replies[4])") }
+                return true
+            }
+        } else {
+            _ = await self.withRedisRetry {
+                try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)
+            }
         }
-        Counter(label: "smshook_jobs_total", dimensions: [("provider", self.sender.name), ("outcome", outcome)]).increment()
+        self.countJob(outcome)
     }
 
     func deadRecord(_ job: ReplyJob, error: String) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import RedisClient
 import SMSCore
 import ServiceLifecycle
@@ -20,6 +21,9 @@ public final class Worker: Service, Sendable {
     let logger: Logger
     let stopping = Atomic<Bool>(false)
     let processingKey: String
+    /// Metric handles made once (making one per job costs a registry lookup): send latency, jobs by outcome.
+    let sendDuration: Timer
+    let jobCounters: [String: Counter]
 
     public init(configuration: WorkerConfiguration, redis: RedisClient, sender: any ReplySender, logger: Logger) {
         self.configuration = configuration
@@ -30,6 +34,18 @@ public final class Worker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
+        self.sendDuration = Timer(label: "smshook_send_duration_seconds", dimensions: [("provider", sender.name)])
+        var counters: [String: Counter] = [:]
+        for outcome in ["sent", "retry", "dead", "skipped_optout", "skipped_sent"] {
+            counters[outcome] = Counter(label: "smshook_jobs_total", dimensions: [("provider", sender.name), ("outcome", outcome)])
+        }
+        self.jobCounters = counters
+    }
+
+    func countJob(_ outcome: String) {
+        let counter = self.jobCounters[outcome]
+            ?? Counter(label: "smshook_jobs_total", dimensions: [("provider", self.sender.name), ("outcome", outcome)])
+        counter.increment()
     }
 
     /// Stops fetching; in-flight jobs finish within the drain deadline.

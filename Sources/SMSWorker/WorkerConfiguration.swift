@@ -10,7 +10,7 @@ public struct WorkerConfiguration: Sendable {
     public var redis: RedisConfiguration
     public var keyPrefix = "smshook"
     public var workerID: String
-    public var concurrency = 8
+    public var concurrency = 16
     /// BLMOVE block time; also how quickly a fetch loop notices shutdown.
     public var blockSeconds = 1.0
     public var heartbeatTTL = 30
@@ -63,7 +63,7 @@ public struct WorkerConfiguration: Sendable {
         let r = EnvironmentReader(env)
         self.init(redis: redis, workerID: r.string("WORKER_ID", default: defaultWorkerID))
         self.keyPrefix = r.string("SMSHOOK_KEY_PREFIX", default: self.keyPrefix)
-        self.concurrency = try r.int("WORKER_CONCURRENCY", default: 8, range: 1...1024)
+        self.concurrency = try r.int("WORKER_CONCURRENCY", default: 16, range: 1...1024)
         self.blockSeconds = try r.double("WORKER_BLOCK_SECONDS", default: 1, range: 0.01...60)
         self.heartbeatTTL = try r.int("WORKER_HEARTBEAT_TTL", default: 30, range: 1...3600)
         self.heartbeatInterval = try r.double("WORKER_HEARTBEAT_INTERVAL", default: Double(self.heartbeatTTL) / 3, range: 0.05...3600)

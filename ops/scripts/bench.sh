@@ -87,7 +87,7 @@ summary=$(cat <<TXT
 | batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms |
 | 30% duplicates | $(med dup30 2) req/s, p99 $(med dup30 5) ms |
 | server peak RSS (VmHWM) | $((rss / 1024)) MB |
-| worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=8 (default) | **$drain_console jobs/s** |
+| worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=16 (default) | **$drain_console jobs/s** |
 | the same with WORKER_CONCURRENCY=32 | **$drain_console32 jobs/s** |
 | worker drain, http provider to a local sink (20,000 jobs) | $drain_http jobs/s |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
