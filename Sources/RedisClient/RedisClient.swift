@@ -45,7 +45,13 @@ public final class RedisClient: Service, Sendable {
     public func evaluate(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) async throws
         -> RedisReply
     {
-        let call = RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments)
+        try await self.evaluate(
+            script, call: RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments))
+    }
+
+    /// Runs `call`, an `EVALSHA` of `script` (built with `RedisCommandBuilder(evaluating:)`), loading the script on
+    /// `NOSCRIPT` like `evaluate(_:keys:arguments:)`.
+    public func evaluate(_ script: RedisScript, call: RedisCommand) async throws -> RedisReply {
         let connection = self.connection
         let reply = try await connection.execute([call])[0]
         if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
@@ -64,7 +70,15 @@ public final class RedisClient: Service, Sendable {
         _ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument], waitForReplicas replicas: Int,
         timeout: Duration
     ) async throws -> (reply: RedisReply, replicas: Int) {
-        let call = RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments)
+        try await self.evaluate(
+            script, call: RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments),
+            waitForReplicas: replicas, timeout: timeout)
+    }
+
+    /// `evaluate(_:call:)`, then `WAIT replicas timeout` in the same round trip.
+    public func evaluate(_ script: RedisScript, call: RedisCommand, waitForReplicas replicas: Int, timeout: Duration)
+        async throws -> (reply: RedisReply, replicas: Int)
+    {
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         let wait = RedisCommand("WAIT", RedisArgument(replicas), RedisArgument(milliseconds))
         let connection = self.connection

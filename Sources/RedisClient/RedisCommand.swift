@@ -14,6 +14,9 @@ public struct RedisCommand: Sendable, Hashable {
         return String(decoding: self.encoded[(lengthEnd + 2)..<(lengthEnd + 2 + length)], as: UTF8.self).uppercased()
     }
 
+    /// A command already in RESP (see `RedisCommandBuilder`).
+    init(encoded: [UInt8]) { self.encoded = encoded }
+
     /// Builds a command from binary-safe arguments; the first is the command name.
     public init(_ arguments: [RedisArgument]) {
         precondition(!arguments.isEmpty, "a Redis command needs a name")

@@ -104,6 +104,11 @@ public enum IngestScript {
         /// The dedup key's value (JSON, UTF-8): small, readable with `redis-cli GET`.
         public var dedupValue: [UInt8] {
             var w = JSONWriter(capacity: 160)
+            self.writeDedupValue(to: &w)
+            return w.bytes
+        }
+
+        public func writeDedupValue(to w: inout JSONWriter) {
             w.beginObject()
             w.field("decision", self.expectedDecision)
             w.field("outcome", "accepted")
@@ -112,12 +117,16 @@ public enum IngestScript {
             w.field("intent", self.classification.intent.rawValue)
             w.field("job_id", ifPresent: self.job?.id)
             w.endObject()
-            return w.bytes
         }
 
         /// The audit stream record (JSON, UTF-8): the message, its classification and the reply decision.
         public var auditRecord: [UInt8] {
             var w = JSONWriter(capacity: 384 + self.message.message.utf8.count)
+            self.writeAuditRecord(to: &w)
+            return w.bytes
+        }
+
+        public func writeAuditRecord(to w: inout JSONWriter) {
             w.beginObject()
             w.field("decision", self.expectedDecision)
             w.field("guid", self.message.guid)
@@ -136,7 +145,6 @@ public enum IngestScript {
             w.field("instance", self.instance)
             w.field("received_at", self.receivedAt)
             w.endObject()
-            return w.bytes
         }
     }
 
@@ -157,33 +165,76 @@ public enum IngestScript {
         return w.text
     }
 
-    /// KEYS and ARGV for one call, as UTF-8 bytes (written into the command as they are).
+    /// How many KEYS and ARGV one call has.
+    public static func counts(entries: Int, rejected: Int) -> (keys: Int, arguments: Int) {
+        (4 + 2 * entries, 6 + rejected + 5 * entries)
+    }
+
+    /// KEYS and ARGV for one call, as UTF-8 bytes.
     public static func arguments(
         entries: [Entry], rejected: [String], keys: RedisKeys, settings: Settings
     ) -> (keys: [[UInt8]], arguments: [[UInt8]]) {
-        func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
-        func bytes(_ n: Int) -> [UInt8] {
-            var out: [UInt8] = []
-            JSONWriter.appendDecimal(n, to: &out)
-            return out
+        var all: [[UInt8]] = []
+        self.write(entries: entries, rejected: rejected, keys: keys, settings: settings) { all.append(Array($0)) }
+        let keyCount = self.counts(entries: entries.count, rejected: rejected.count).keys
+        return (Array(all[..<keyCount]), Array(all[keyCount...]))
+    }
+
+    /// Hands KEYS then ARGV of one call to `argument`, one at a time and in order, from buffers reused between
+    /// arguments: the caller writes them straight into the command, with no array per argument.
+    public static func write(
+        entries: [Entry], rejected: [String], keys: RedisKeys, settings: Settings,
+        argument: (UnsafeRawBufferPointer) -> Void
+    ) {
+        var scratch: [UInt8] = []
+        scratch.reserveCapacity(128)
+        var w = JSONWriter(capacity: 1024)
+        func emit(_ text: String) {
+            var text = text
+            text.withUTF8 { argument(UnsafeRawBufferPointer($0)) }
         }
-        var k = [bytes(keys.audit), bytes(keys.replies), bytes(keys.rejected), bytes(keys.optOut)]
-        k.reserveCapacity(4 + entries.count * 2)
-        var a = [
-            bytes(settings.dedupTTLSeconds), bytes(settings.auditMaxLength), bytes(settings.rejectedMaxLength),
-            bytes(settings.maxRepliesPerWindow), bytes(settings.replyWindowSeconds), bytes(rejected.count),
-        ]
-        a.reserveCapacity(6 + rejected.count + entries.count * 5)
-        a.append(contentsOf: rejected.map(bytes))
+        func emit(_ n: Int) {
+            scratch.removeAll(keepingCapacity: true)
+            JSONWriter.appendDecimal(n, to: &scratch)
+            scratch.withUnsafeBytes(argument)
+        }
+        func emitKey(_ kind: StaticString, _ id: String) {  // <prefix>:<kind>:<id>
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: keys.prefix.utf8)
+            scratch.append(UInt8(ascii: ":"))
+            scratch.append(contentsOf: UnsafeBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
+            scratch.append(UInt8(ascii: ":"))
+            scratch.append(contentsOf: id.utf8)
+            scratch.withUnsafeBytes(argument)
+        }
+        func emitJSON() { w.bytes.withUnsafeBytes(argument) }
+        emit(keys.audit)
+        emit(keys.replies)
+        emit(keys.rejected)
+        emit(keys.optOut)
         for entry in entries {
-            k.append(bytes(keys.dedup(entry.message.guid)))
-            k.append(bytes(keys.rate(entry.message.number ?? "-")))
-            a.append(entry.dedupValue)
-            a.append(entry.auditRecord)
-            a.append(entry.job?.jsonBytes ?? [])
-            a.append(bytes(entry.message.number ?? ""))
-            a.append(bytes(entry.classification.intent.rawValue))
+            emitKey("dedup", entry.message.guid)
+            emitKey("rate", entry.message.number ?? "-")
         }
-        return (k, a)
+        emit(settings.dedupTTLSeconds)
+        emit(settings.auditMaxLength)
+        emit(settings.rejectedMaxLength)
+        emit(settings.maxRepliesPerWindow)
+        emit(settings.replyWindowSeconds)
+        emit(rejected.count)
+        for record in rejected { emit(record) }
+        for entry in entries {
+            w.reset()
+            entry.writeDedupValue(to: &w)
+            emitJSON()
+            w.reset()
+            entry.writeAuditRecord(to: &w)
+            emitJSON()
+            w.reset()
+            entry.job?.write(to: &w)
+            emitJSON()
+            emit(entry.message.number ?? "")
+            emit(entry.classification.intent.rawValue)
+        }
     }
 }

@@ -67,6 +67,14 @@ public struct JSONWriter: Sendable {
 
     public init(capacity: Int = 256) { self.bytes.reserveCapacity(capacity) }
 
+    /// Empties the writer, keeping its buffer, to write another document.
+    public mutating func reset() {
+        self.bytes.removeAll(keepingCapacity: true)
+        self.commas = 0
+        self.depth = 0
+        self.deeper.removeAll()
+    }
+
     /// The JSON so far as a String.
     public var text: String { String(decoding: self.bytes, as: UTF8.self) }
 
@@ -179,7 +187,22 @@ public struct JSONWriter: Sendable {
         s.withUTF8 { bytes in
             out.append(UInt8(ascii: "\""))
             var plainStart = 0
-            for i in 0..<bytes.count {
+            // Eight bytes at a time while none needs escaping (the usual case); then byte by byte.
+            var start = 0
+            if let base = bytes.baseAddress {
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let highs: UInt64 = 0x8080_8080_8080_8080
+                while start + 8 <= bytes.count {
+                    let word = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+                    let control = (word &- ones &* 0x20) & ~word  // a byte below 0x20
+                    let quote = word ^ (ones &* 0x22)
+                    let slash = word ^ (ones &* 0x5C)
+                    let hit = (control | ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash)) & highs
+                    if hit != 0 { break }
+                    start += 8
+                }
+            }
+            for i in start..<bytes.count {
                 let byte = bytes[i]
                 guard byte == 0x22 || byte == 0x5C || byte < 0x20 else { continue }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i]))

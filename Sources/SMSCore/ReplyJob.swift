@@ -30,6 +30,12 @@ public struct ReplyJob: Sendable, Hashable {
     /// The job as queued (JSON, UTF-8).
     public var jsonBytes: [UInt8] {
         var w = JSONWriter(capacity: 256 + self.body.utf8.count)
+        self.write(to: &w)
+        return w.bytes
+    }
+
+    /// Writes the job as queued.
+    public func write(to w: inout JSONWriter) {
         w.beginObject()
         w.field("id", self.id)
         w.field("to", self.to)
@@ -41,7 +47,6 @@ public struct ReplyJob: Sendable, Hashable {
         w.field("attempt", self.attempt)
         if self.recovered > 0 { w.field("recovered", self.recovered) }
         w.endObject()
-        return w.bytes
     }
 
     public init(json: JSONValue) throws(PayloadError) {

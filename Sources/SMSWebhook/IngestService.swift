@@ -96,14 +96,17 @@ public struct IngestService: Sendable {
         -> [String]
     {
         if entries.isEmpty && rejected.isEmpty { return [] }
-        let (keys, arguments) = IngestScript.arguments(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings)
+        let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count)
+        var builder = RedisCommandBuilder(
+            evaluating: Self.script, keys: counts.keys, arguments: counts.arguments,
+            capacity: 512 + 1024 * entries.count + rejected.reduce(0) { $0 + $1.utf8.count + 16 })
+        IngestScript.write(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings) { builder.append($0) }
+        let call = builder.command
         let reply: RedisReply
         do {
-            let k = keys.map { RedisArgument(bytes: $0) }
-            let a = arguments.map { RedisArgument(bytes: $0) }
             if self.minReplicasAck > 0 {
                 let (r, acked) = try await self.redis.evaluate(
-                    Self.script, keys: k, arguments: a, waitForReplicas: self.minReplicasAck, timeout: self.replicaAckTimeout)
+                    Self.script, call: call, waitForReplicas: self.minReplicasAck, timeout: self.replicaAckTimeout)
                 guard acked >= self.minReplicasAck else {
                     WebhookMetrics.redisError("replication")
                     logger.error("ingest not replicated in time", metadata: ["redis.replicas": "\(acked)"])
@@ -111,7 +114,7 @@ public struct IngestService: Sendable {
                 }
                 reply = r
             } else {
-                reply = try await self.redis.evaluate(Self.script, keys: k, arguments: a)
+                reply = try await self.redis.evaluate(Self.script, call: call)
             }
         } catch let error as PayloadError {
             throw error

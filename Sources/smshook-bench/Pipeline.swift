@@ -38,9 +38,13 @@ enum Pipeline {
         time("job.json") { job.jsonBytes.count }
         time("dedupValue") { entry.dedupValue.count }
         time("auditRecord") { entry.auditRecord.count }
-        time("arguments") { IngestScript.arguments(entries: [entry], rejected: [], keys: keys, settings: .init()).1.count }
-        let (k, a) = IngestScript.arguments(entries: [entry], rejected: [], keys: keys, settings: .init())
-        time("command") { RedisCommand(["EVALSHA", "0123456789012345678901234567890123456789", RedisArgument(k.count)] + k.map { RedisArgument(bytes: $0) } + a.map { RedisArgument(bytes: $0) }).encoded.count }
+        let script = RedisScript(IngestScript.source)
+        time("call") {  // KEYS, ARGV and the JSON records written straight into one EVALSHA command
+            let counts = IngestScript.counts(entries: 1, rejected: 0)
+            var builder = RedisCommandBuilder(evaluating: script, keys: counts.keys, arguments: counts.arguments, capacity: 1536)
+            IngestScript.write(entries: [entry], rejected: [], keys: keys, settings: .init()) { builder.append($0) }
+            return builder.command.encoded.count
+        }
         let summary = IngestSummary(results: [.init(guid: message.guid, outcome: .accepted, intent: classification.intent, index: 0, reply: "queued")])
         time("summary") { summary.json.utf8.count }
         if sink == 42 { print("") }

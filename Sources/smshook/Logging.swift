@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Prometheus
 import Metrics
+import SMSCore
 
 enum Logging {
     /// A logger at LOG_LEVEL (default info); `LOG_FORMAT=json` gives one JSON object per line.
@@ -21,9 +22,34 @@ enum Bootstrap {
     static let once: Void = {
         if ProcessInfo.processInfo.environment["LOG_FORMAT"] == "json" {
             LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        } else {
+            LoggingSystem.bootstrap { TextLogHandler(label: $0) }
         }
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }()
+}
+
+/// One line per event on standard error, as swift-log's `StreamLogHandler` writes it, except that metadata is
+/// formatted when a line is written instead of each time it is set: Hummingbird sets a request id on every request,
+/// and formatting it then showed in profiles even with nothing logged.
+struct TextLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { self.metadata[key] }
+        set { self.metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var all = self.metadata
+        if let extra = event.metadata { all.merge(extra) { $1 } }
+        var line = "\(Timestamp.now()) \(event.level) \(self.label):"
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
+        line += " [\(event.source)] \(event.message)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+    }
 }
 
 /// One JSON object per line on standard error: time, level, label, message, metadata, source.

@@ -68,6 +68,22 @@ struct RedisClientTests {
         #expect(try await client.isLoaded(script))
     }
 
+    @Test func builtScriptCallsMatchTheArgumentForm() async throws {
+        let client = try makeClient()
+        defer { Task { await client.shutdown() } }
+        let script = RedisScript("return {KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]) + 1} -- \(prefix) built")
+        var builder = RedisCommandBuilder(evaluating: script, keys: 1, arguments: 3)
+        builder.append("\(prefix):k")
+        builder.append([0, 255, 13, 10])
+        "text é".utf8.withContiguousStorageIfAvailable { builder.append(UnsafeRawBufferPointer($0)) }
+        builder.append(41)
+        let call = builder.command
+        #expect(call == RedisCommand(["EVALSHA", RedisArgument(script.sha1), 1, RedisArgument("\(prefix):k"), RedisArgument(bytes: [0, 255, 13, 10]), "text é", 41]))
+        #expect(call.name == "EVALSHA")
+        let reply = try await client.evaluate(script, call: call)  // not loaded yet: NOSCRIPT, load, retry
+        #expect(reply == .array([.bulk(Array("\(prefix):k".utf8)), .bulk([0, 255, 13, 10]), .bulk(Array("text é".utf8)), .integer(42)]))
+    }
+
     @Test func reconnectsAfterClientKill() async throws {
         let client = try makeClient()
         let killer = try makeClient()

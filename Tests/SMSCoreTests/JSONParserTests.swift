@@ -67,4 +67,20 @@ import Testing
         w.endArray()
         #expect(w.text == "[0,7,10,-1,-45,9223372036854775807,-9223372036854775808]")
     }
+
+    @Test func writerEscapesWhereverTheCharacterFalls() throws {
+        // the escaper skips eight clean bytes at a time: put each special character at every offset of a long text
+        for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}"] {
+            for offset in 0..<20 {
+                let text = String(repeating: "a", count: offset) + special + "é 👍 tail of the text"
+                var w = JSONWriter()
+                w.string(text)
+                #expect(try JSONParser.parse(w.bytes) == .string(text))
+                #expect(!w.text.dropFirst().dropLast().contains { $0 == "\n" || $0 == "\u{01}" || $0 == "\u{1F}" })
+            }
+        }
+        var w = JSONWriter()
+        w.string(String(repeating: "clean é ", count: 10))
+        #expect(w.text == "\"" + String(repeating: "clean é ", count: 10) + "\"")
+    }
 }

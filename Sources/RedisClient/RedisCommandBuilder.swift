@@ -1,0 +1,60 @@
+/// Writes one command's RESP argument by argument into a single buffer: for calls with many or large arguments,
+/// whose text can be written straight into the command instead of into an array per argument first.
+public struct RedisCommandBuilder {
+    private var out: [UInt8]
+    private let count: Int
+    private var written = 0
+
+    /// - Parameter count: how many arguments (the command name included) will be appended.
+    public init(count: Int, capacity: Int = 256) {
+        precondition(count > 0, "a Redis command needs a name")
+        self.count = count
+        self.out = []
+        self.out.reserveCapacity(capacity)
+        self.out.append(UInt8(ascii: "*"))
+        Self.appendDecimal(count, to: &self.out)
+    }
+
+    /// A script call by SHA with `keys` keys and `arguments` arguments still to append.
+    public init(evaluating script: RedisScript, keys: Int, arguments: Int, capacity: Int = 256) {
+        self.init(count: 3 + keys + arguments, capacity: capacity)
+        self.append("EVALSHA")
+        self.append(script.sha1)
+        self.append(keys)
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        precondition(self.written < self.count, "more arguments than announced")
+        self.written += 1
+        self.out.append(UInt8(ascii: "$"))
+        Self.appendDecimal(bytes.count, to: &self.out)
+        self.out.append(contentsOf: bytes)
+        self.out.append(13)
+        self.out.append(10)
+    }
+
+    public mutating func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { self.append($0) } }
+
+    public mutating func append(_ string: String) {
+        var string = string
+        string.withUTF8 { self.append(UnsafeRawBufferPointer($0)) }
+    }
+
+    public mutating func append(_ value: Int) { self.append(String(value)) }
+
+    /// The finished command; every announced argument must have been appended.
+    public var command: RedisCommand {
+        precondition(self.written == self.count, "\(self.written) of \(self.count) arguments appended")
+        return RedisCommand(encoded: self.out)
+    }
+
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value >= 0 && value < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(value))
+        } else {
+            out.append(contentsOf: String(value).utf8)
+        }
+        out.append(13)
+        out.append(10)
+    }
+}
