@@ -29,39 +29,44 @@ enum Bootstrap {
     }()
 }
 
-/// One line per event on standard error, as swift-log's `StreamLogHandler` writes it, except that metadata is
-/// formatted when a line is written instead of each time it is set: Hummingbird sets a request id on every request,
-/// and formatting it then showed in profiles even with nothing logged.
-struct TextLogHandler: LogHandler {
-    let label: String
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
+/// A handler that keeps its metadata as set and merges an event's own when it writes a line.
+protocol LineLogHandler: LogHandler {
+    var metadata: Logger.Metadata { get set }
+}
 
+extension LineLogHandler {
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { self.metadata[key] }
         set { self.metadata[key] = newValue }
     }
 
+    func metadata(of event: LogEvent) -> Logger.Metadata {
+        guard let extra = event.metadata else { return self.metadata }
+        return self.metadata.merging(extra) { $1 }
+    }
+}
+
+/// One line per event on standard error, as swift-log's `StreamLogHandler` writes it, except that metadata is
+/// formatted when a line is written instead of each time it is set: Hummingbird sets a request id on every request,
+/// and formatting it then showed in profiles even with nothing logged.
+struct TextLogHandler: LineLogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
     func log(event: LogEvent) {
-        var all = self.metadata
-        if let extra = event.metadata { all.merge(extra) { $1 } }
         var line = "\(Timestamp.now()) \(event.level) \(self.label):"
-        for (key, value) in all.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
+        for (key, value) in self.metadata(of: event).sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
         line += " [\(event.source)] \(event.message)\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }
 
 /// One JSON object per line on standard error: time, level, label, message, metadata, source.
-struct JSONLogHandler: LogHandler {
+struct JSONLogHandler: LineLogHandler {
     let label: String
     var logLevel: Logger.Level = .info
     var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { self.metadata[key] }
-        set { self.metadata[key] = newValue }
-    }
 
     func log(event: LogEvent) {
         var object: [String: Any] = [
@@ -69,7 +74,7 @@ struct JSONLogHandler: LogHandler {
             "message": event.message.description, "source": event.source,
         ]
         if let error = event.error { object["error"] = "\(error)" }
-        for (key, value) in self.metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) {
+        for (key, value) in self.metadata(of: event) {
             object[key] = "\(value)"
         }
         guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
