@@ -54,13 +54,7 @@ public struct RedisCommand: Sendable, Hashable {
     }
 
     private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-        } else {
-            out.append(contentsOf: String(value).utf8)
-        }
-        out.append(13)
-        out.append(10)
+        RedisCommandBuilder.appendDecimal(value, to: &out)
     }
 }
 

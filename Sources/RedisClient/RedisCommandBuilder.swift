@@ -28,7 +28,7 @@ public struct RedisCommandBuilder {
         self.written += 1
         self.out.append(UInt8(ascii: "$"))
         Self.appendDecimal(bytes.count, to: &self.out)
-        self.out.append(contentsOf: bytes)
+        self.out.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))  // typed: one memcpy
         self.out.append(13)
         self.out.append(10)
     }
@@ -48,11 +48,21 @@ public struct RedisCommandBuilder {
         return RedisCommand(encoded: self.out)
     }
 
+    /// `value` in decimal, then CRLF.
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value >= 0 && value < 10 {
+        if value < 0 {
+            out.append(contentsOf: String(value).utf8)
+        } else if value < 10 {
             out.append(UInt8(ascii: "0") + UInt8(value))
         } else {
-            out.append(contentsOf: String(value).utf8)
+            var divisor = 10
+            while divisor <= value / 10 { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+                rest %= divisor
+                divisor /= 10
+            }
         }
         out.append(13)
         out.append(10)

@@ -1,3 +1,4 @@
+internal import CHiredis
 import Foundation
 import Logging
 
@@ -28,7 +29,10 @@ public final class RedisConnection: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.state = ConnectionState(configuration: configuration)
-        let thread = Thread { [self] in self.runLoop() }
+        let thread = Thread { [self] in
+            chiredis_name_thread(String(name.prefix(15)))
+            self.runLoop()
+        }
         thread.name = name
         thread.start()
     }

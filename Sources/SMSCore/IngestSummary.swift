@@ -35,12 +35,25 @@ public struct IngestSummary: Sendable, Hashable {
 
     /// "Processed 2 messages, skipped 1 duplicate" (", rejected 1 invalid message" when any were).
     public var text: String {
-        var s = "Processed \(Self.count(self.processed, "message")), skipped \(Self.count(self.skipped, "duplicate"))"
-        if self.rejected > 0 { s += ", rejected \(Self.count(self.rejected, "invalid message"))" }
+        var s = ""
+        s.reserveCapacity(80)
+        func count(_ n: Int, _ noun: String) {
+            s += String(n)
+            s += " "
+            s += noun
+            if n != 1 { s += "s" }
+        }
+        s += "Processed "
+        count(self.processed, "message")
+        s += ", skipped "
+        count(self.skipped, "duplicate")
+        let rejected = self.rejected
+        if rejected > 0 {
+            s += ", rejected "
+            count(rejected, "invalid message")
+        }
         return s
     }
-
-    static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 
     public var json: String { String(decoding: self.jsonBytes, as: UTF8.self) }
 

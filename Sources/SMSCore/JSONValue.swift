@@ -115,13 +115,26 @@ public struct JSONWriter: Sendable {
     public mutating func bool(_ b: Bool) { self.raw(b ? "true" : "false") }
     public mutating func null() { self.raw("null") }
 
-    public mutating func field(_ name: String, _ value: String) { self.key(name); self.string(value) }
-    public mutating func field(_ name: String, _ value: Int) { self.key(name); self.int(value) }
-    public mutating func field(_ name: String, _ value: Bool) { self.key(name); self.bool(value) }
-    public mutating func field(_ name: String, _ value: Double) { self.key(name); self.raw(value.isFinite ? String(value) : "null") }
+    // Member names of `field` are literals with nothing to escape, copied as they are.
+    public mutating func field(_ name: StaticString, _ value: String) { self.key(literal: name); self.string(value) }
+    public mutating func field(_ name: StaticString, _ value: Int) { self.key(literal: name); self.int(value) }
+    public mutating func field(_ name: StaticString, _ value: Bool) { self.key(literal: name); self.bool(value) }
+    public mutating func field(_ name: StaticString, _ value: Double) {
+        self.key(literal: name)
+        self.raw(value.isFinite ? String(value) : "null")
+    }
     /// Writes the member only when the value is present.
-    public mutating func field(_ name: String, ifPresent value: String?) {
+    public mutating func field(_ name: StaticString, ifPresent value: String?) {
         if let value { self.field(name, value) }
+    }
+
+    private mutating func key(literal name: StaticString) {
+        self.separator()
+        self.bytes.append(UInt8(ascii: "\""))
+        self.bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        self.bytes.append(UInt8(ascii: "\""))
+        self.bytes.append(UInt8(ascii: ":"))
+        self.setComma(false)
     }
 
     /// A value that is already JSON text (e.g. another writer's output), written as it is.
@@ -146,6 +159,7 @@ public struct JSONWriter: Sendable {
         self.bytes.append(byte)
     }
 
+    @inline(__always)
     private mutating func setComma(_ value: Bool) {
         if self.depth > 63 {
             if self.deeper.count < self.depth - 63 { self.deeper.append(value) } else { self.deeper[self.depth - 64] = value }
@@ -156,6 +170,7 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    @inline(__always)
     private mutating func separator() {
         let needed = self.depth > 63 ? self.deeper[self.depth - 64] : (self.commas >> UInt64(self.depth)) & 1 == 1
         if needed { self.bytes.append(UInt8(ascii: ",")) } else { self.setComma(true) }

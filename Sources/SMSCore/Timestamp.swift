@@ -5,15 +5,43 @@ public enum Timestamp {
     public static func now() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        var t = ts.tv_sec
+        return self.format(seconds: ts.tv_sec, milliseconds: Int(ts.tv_nsec / 1_000_000))
+    }
+
+    /// `2025-01-20T10:15:00.123Z` for a time in seconds since 1970 (UTC) and its milliseconds.
+    static func format(seconds: Int, milliseconds: Int) -> String {
+        var t = seconds
         var parts = tm()
         gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var i = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    out[i + k] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+                i += width
+            }
+            func put(_ byte: Character) {
+                out[i] = byte.asciiValue!
+                i += 1
+            }
+            put(Int(parts.tm_year) + 1900, 4)
+            put("-")
+            put(Int(parts.tm_mon) + 1, 2)
+            put("-")
+            put(Int(parts.tm_mday), 2)
+            put("T")
+            put(Int(parts.tm_hour), 2)
+            put(":")
+            put(Int(parts.tm_min), 2)
+            put(":")
+            put(Int(parts.tm_sec), 2)
+            put(".")
+            put(milliseconds, 3)
+            put("Z")
+            return i
         }
-        let ms = Int32(ts.tv_nsec / 1_000_000)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(ms, 3))Z"
     }
 }

@@ -63,3 +63,12 @@ import Testing
         }
     }
 }
+
+@Suite struct TimestampTests {
+    @Test func formatsUTCWithMilliseconds() {
+        #expect(Timestamp.format(seconds: 0, milliseconds: 5) == "1970-01-01T00:00:00.005Z")
+        #expect(Timestamp.format(seconds: 1_737_368_100, milliseconds: 123) == "2025-01-20T10:15:00.123Z")
+        #expect(Timestamp.format(seconds: 951_827_696, milliseconds: 999) == "2000-02-29T12:34:56.999Z")
+        #expect(Timestamp.now().count == 24)
+    }
+}
