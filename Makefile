@@ -42,7 +42,8 @@ eval: build
 bench: deps
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
-	ops/scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook"
+	$(SWIFT) build -c release --product smshook-bench $(SWIFT_FLAGS)
+	ops/scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook" "$$($(SWIFT) build -c release --show-bin-path)/smshook-bench"
 
 ## The Redis client against redis-benchmark, in the same run.
 bench-redis: deps

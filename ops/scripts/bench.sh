@@ -3,7 +3,8 @@
 # ports, runs wrk (-t2 -c50) against a bare route and the ingest path, ROUNDS times (default 3) alternating, the
 # worker drain and redis-benchmark, prints every figure and writes BENCHMARKS.md. Stops all it started.
 set -euo pipefail
-bin=${1:?usage: bench.sh PATH_TO_SMSHOOK}
+bin=${1:?usage: bench.sh PATH_TO_SMSHOOK [PATH_TO_SMSHOOK_BENCH]}
+bench_bin=${2:-}
 rounds=${ROUNDS:-3}
 duration=${DURATION:-5}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,7 +16,8 @@ trap cleanup EXIT
 
 rport=$("$here/free-port.sh")
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no --logfile "$dir/redis.log" &
-pids+=($!)
+redis=$!
+pids+=($redis)
 for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
 sport=$("$here/free-port.sh")
 REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$sport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
@@ -25,16 +27,21 @@ pids+=($server)
 for _ in $(seq 200); do curl -sf "localhost:$sport/readyz" >/dev/null && break; sleep 0.05; done
 url="http://127.0.0.1:$sport"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/${1:-$server}/stat"; }
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
 # run NAME MESSAGES_PER_REQUEST [wrk args...]: appends "name rps msgs/s p50 p99 cpu_us_per_req" to results
 run() {
     local name=$1 per=$2; shift 2
     local before after out rps reqs
+    echo 5 >"/proc/$server/clear_refs" 2>/dev/null || true  # restart the peak RSS count for this load
     before=$(cpu_ticks)
+    local redis_before
+    redis_before=$(cpu_ticks "$redis")
     local path=${PATH_SUFFIX:-}
     out=$(wrk -t2 -c50 -d"${duration}s" --latency "$@" "$url$path" 2>&1)
     after=$(cpu_ticks)
+    local redis_after
+    redis_after=$(cpu_ticks "$redis")
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     reqs=$(echo "$out" | awk '/requests in/ {print $1}')
     local p50 p99
@@ -44,21 +51,28 @@ run() {
     cpu=$(awk -v t=$((after - before)) -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
     local non2xx
     non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-    echo "$name $rps $(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}') $p50 $p99 $cpu ${non2xx:-0}" >>"$dir/results"
-    printf '  %-12s %9s req/s %9s msg/s  p50 %6s ms  p99 %6s ms  cpu %7s us/req  non-2xx %s\n' \
-        "$name" "$rps" "$(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}')" "$p50" "$p99" "$cpu" "${non2xx:-0}"
+    local rss redis_cpu
+    rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
+    redis_cpu=$(awk -v t=$((redis_after - redis_before)) -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+    echo "$name $rps $(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}') $p50 $p99 $cpu ${non2xx:-0} $rss $redis_cpu" >>"$dir/results"
+    printf '  %-12s %9s req/s %9s msg/s  p50 %6s ms  p99 %6s ms  cpu %7s us/req (redis %s)  non-2xx %s  peak RSS %s MB\n' \
+        "$name" "$rps" "$(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}')" "$p50" "$p99" "$cpu" "$redis_cpu" "${non2xx:-0}" "$rss"
 }
 
 lua="$root/ops/bench/ingest.lua"
+# Single messages first (so their peak RSS is not the batches' memory kept by the allocator), then batches.
 for r in $(seq "$rounds"); do
     echo "round $r"
     PATH_SUFFIX=/healthz run bare 0
     RUN="r$r-s" MODE=single run single 1 -s "$lua"
-    RUN="r$r-b10" MODE=batch BATCH=10 run batch10 10 -s "$lua"
-    RUN="r$r-b100" MODE=batch BATCH=100 run batch100 100 -s "$lua"
     RUN="r$r-d" MODE=dup run dup30 1 -s "$lua"
 done
-rss=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
+for r in $(seq "$rounds"); do
+    echo "round $r, batches"
+    RUN="r$r-b10" MODE=batch BATCH=10 run batch10 10 -s "$lua"
+    RUN="r$r-b100" MODE=batch BATCH=100 run batch100 100 -s "$lua"
+done
+rss_all=$(awk '$1 != "bare" {print $8}' "$dir/results" | sort -n | tail -1)
 med() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$dir/results" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { # median over rounds of (single / bare) computed within each round
     paste <(awk '$1 == "single" {print $2}' "$dir/results") <(awk '$1 == "bare" {print $2}' "$dir/results") |
@@ -76,17 +90,23 @@ rb=$(redis-benchmark -p "$rport" -c 50 -n 200000 -t set,lpush -q | tr '\r' '\n' 
 set_rate=$(echo "$rb" | awk '$1 == "SET:" {print $2}')
 lpush_rate=$(echo "$rb" | awk '$1 == "LPUSH:" {print $2}')
 
+pipeline=""
+if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one message, in-process (no I/O)
+    echo "ingest steps (smshook-bench pipeline)"
+    pipeline=$("$bench_bin" pipeline "$root/config/smshook.yaml" 30000 | tee /dev/stderr)
+fi
+
 summary=$(cat <<TXT
 | figure | median of $rounds rounds |
 |---|---|
 | bare route (GET /healthz) | $(med bare 2) req/s, p50 $(med bare 4) ms, p99 $(med bare 5) ms, $(med bare 6) µs CPU/req |
-| single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req |
+| single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req (Redis: $(med single 9) µs/req) |
 | **ingest / bare** (requests/s, same round) | **$(ratio)** |
 | **ingest CPU / bare CPU** per request | **$(cpuratio)** |
 | batch of 10 | $(med batch10 2) req/s = $(med batch10 3) msg/s, p99 $(med batch10 5) ms |
-| batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms |
+| batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms, CPU per message: server $(awk -v c="$(med batch100 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
 | 30% duplicates | $(med dup30 2) req/s, p99 $(med dup30 5) ms |
-| server peak RSS (VmHWM) | $((rss / 1024)) MB |
+| server peak RSS (VmHWM) under single-message ingest | **$(med single 8) MB** (the highest under any load: $rss_all MB, with batches of 100) |
 | worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=16 (default) | **$drain_console jobs/s** |
 | the same with WORKER_CONCURRENCY=32 | **$drain_console32 jobs/s** |
 | worker drain, http provider to a local sink (20,000 jobs) | $drain_http jobs/s |
@@ -102,15 +122,18 @@ Run of record: $(date -u +%Y-%m-%d), \`make bench\` on $(nproc) cores, $(awk '/M
 $(. /etc/os-release; echo "$PRETTY_NAME"), $(swift --version 2>&1 | head -1), release build.
 
 Method: one redis-server and one \`smshook serve\` on loopback, wrk \`-t2 -c50 -d${duration}s\`, server, Redis and wrk
-sharing the cores. Each round runs the bare route and every ingest mix back to back; figures are medians over
-$rounds rounds, and ratios are taken within a round. Single-message ingest is the full path: token auth, JSON
+sharing the cores. Each round runs the bare route, single-message ingest and the duplicate mix back to back, then
+rounds of batches follow; figures are medians over $rounds rounds, and ratios are taken within a round. Peak RSS is
+counted afresh for each run (\`/proc/PID/clear_refs\`); server and Redis CPU per request come from /proc. Single-message ingest is the full path: token auth, JSON
 decode, validation, classification, one EVALSHA (dedup + audit + loop guard + enqueue), response. CPU per request is
 the server's utime+stime from /proc over the run divided by the requests. Unique guids per request (wrk Lua,
 \`ops/bench/ingest.lua\`); the duplicate mix re-sends 30% earlier guids.
 
 $summary
 
-All rounds (name, req/s, msg/s, p50 ms, p99 ms, CPU µs/req, non-2xx):
+$( [ -n "$pipeline" ] && printf 'CPU per step of the pure ingest path for one message, in-process, best of 5 runs of 30,000\n(`smshook-bench pipeline`; "call" is the whole EVALSHA command written with its JSON records):\n\n```\n%s\n```\n' "$pipeline")
+
+All rounds (name, req/s, msg/s, p50 ms, p99 ms, server CPU µs/req, non-2xx, peak RSS MB, Redis CPU µs/req):
 
 \`\`\`
 $(cat "$dir/results")
