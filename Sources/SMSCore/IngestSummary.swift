@@ -1,6 +1,6 @@
 /// The webhook's answer: the seed's shape (`status, message, processed, skipped`) plus additive fields.
 public struct IngestSummary: Sendable, Hashable {
-    public enum Outcome: String, Sendable, Hashable {
+    public enum Outcome: String, Sendable, Hashable, CaseIterable {
         case accepted, duplicate, rejected
     }
 

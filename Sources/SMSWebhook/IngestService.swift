@@ -62,7 +62,7 @@ public struct IngestService: Sendable {
                     guid: message.guid, derived: message.guidDerived, outcome: .accepted,
                     intent: classification.intent, index: results.count))
             case .rejected(let index, let raw, let error):
-                WebhookMetrics.message(outcome: "rejected", intent: "none")
+                WebhookMetrics.message(outcome: .rejected, intent: nil)
                 rejected.append(IngestScript.rejectedRecord(raw: raw, index: index, error: error, instance: self.instance, at: now))
                 results.append(.init(
                     guid: raw["guid"]?.stringValue, outcome: .rejected, intent: nil, index: index, error: error))
@@ -76,7 +76,7 @@ public struct IngestService: Sendable {
         for i in results.indices where results[i].outcome == .accepted {
             if stored[next] == "duplicate" { results[i].outcome = .duplicate } else { results[i].reply = stored[next] }
             let entry = entries[next]
-            WebhookMetrics.message(outcome: results[i].outcome.rawValue, intent: entry.classification.intent.rawValue)
+            WebhookMetrics.message(outcome: results[i].outcome, intent: entry.classification.intent)
             logger.info("message ingested", metadata: [
                 "sms.guid": "\(entry.message.guid)", "sms.outcome": "\(results[i].outcome.rawValue)",
                 "sms.intent": "\(entry.classification.intent.rawValue)", "sms.reply": "\(stored[next])",

@@ -1,29 +1,50 @@
 import Hummingbird
 import Metrics
+import SMSCore
 import Synchronization
 
 /// Metric names of the webhook service (exported by `GET /metrics` in Prometheus text).
 enum WebhookMetrics {
-    static func message(outcome: String, intent: String) {
-        self.counter("smshook_messages_total", [("outcome", outcome), ("intent", intent)]).increment()
+    /// `smshook_messages_total{outcome,intent}`; intent `none` for a rejected item.
+    static func message(outcome: IngestSummary.Outcome, intent: Intent?) {
+        self.messageCounters[MessageKey(outcome: outcome, intent: intent)]?.increment()
     }
 
-    /// Counters by label and dimensions, made once: making one through the metrics factory costs a registry
-    /// lookup and an allocation, which showed in profiles at a few per request.
-    private static let counters = Mutex<[[String]: Counter]>([:])
+    private struct MessageKey: Hashable {
+        let outcome: IngestSummary.Outcome
+        let intent: Intent?
+    }
 
-    static func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        var key = [label]
-        for (name, value) in dimensions {
-            key.append(name)
-            key.append(value)
+    /// Every (outcome, intent) counter, made once: a handle made per message costs a registry lookup.
+    private static let messageCounters: [MessageKey: Counter] = {
+        var counters: [MessageKey: Counter] = [:]
+        for outcome in IngestSummary.Outcome.allCases {
+            for intent in Intent.allCases.map(Optional.some) + [nil] {
+                counters[MessageKey(outcome: outcome, intent: intent)] = Counter(
+                    label: "smshook_messages_total",
+                    dimensions: [("outcome", outcome.rawValue), ("intent", intent?.rawValue ?? "none")])
+            }
         }
-        return self.counters.withLock { cache in
-            if let counter = cache[key] { return counter }
-            let counter = Counter(label: label, dimensions: dimensions)
-            cache[key] = counter
+        return counters
+    }()
+
+    private struct RequestKey: Hashable {
+        let route: String
+        let status: Int
+    }
+
+    private static let requestCounters = Mutex<[RequestKey: Counter]>([:])
+
+    /// `smshook_webhook_requests_total{route,status}`, each handle made on first use.
+    static func request(route: String, status: Int) {
+        let key = RequestKey(route: route, status: status)
+        let counter = self.requestCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: "smshook_webhook_requests_total", dimensions: [("route", route), ("status", String(status))])
+            counters[key] = counter
             return counter
         }
+        counter.increment()
     }
 
     static func redisError(_ component: String) {
@@ -40,8 +61,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         let response = try await next(request, context)
         let route = context.endpointPath ?? "unmatched"
-        WebhookMetrics.counter("smshook_webhook_requests_total", [("route", route), ("status", String(response.status.code))])
-            .increment()
+        WebhookMetrics.request(route: route, status: response.status.code)
         return response
     }
 }
