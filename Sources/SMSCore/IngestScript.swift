@@ -99,7 +99,7 @@ public enum IngestScript {
 
         /// The decision the JSON records are written with; the script rewrites it when Redis decides otherwise
         /// (opted out, over the loop guard).
-        public var expectedDecision: String { self.job == nil ? "no_reply" : "queued" }
+        public var expectedDecision: String { self.job?.id == nil ? "no_reply" : "queued" }
 
         /// The dedup key's value (JSON, UTF-8): small, readable with `redis-cli GET`.
         public var dedupValue: [UInt8] {
@@ -212,9 +212,9 @@ public enum IngestScript {
         emit(keys.replies)
         emit(keys.rejected)
         emit(keys.optOut)
-        for entry in entries {
-            emitKey("dedup", entry.message.guid)
-            emitKey("rate", entry.message.number ?? "-")
+        for i in entries.indices {  // by index: no copy (and retain) of each entry's strings
+            emitKey("dedup", entries[i].message.guid)
+            emitKey("rate", entries[i].message.number ?? "-")
         }
         emit(settings.dedupTTLSeconds)
         emit(settings.auditMaxLength)
@@ -223,18 +223,18 @@ public enum IngestScript {
         emit(settings.replyWindowSeconds)
         emit(rejected.count)
         for record in rejected { emit(record) }
-        for entry in entries {
+        for i in entries.indices {
             w.reset()
-            entry.writeDedupValue(to: &w)
+            entries[i].writeDedupValue(to: &w)
             emitJSON()
             w.reset()
-            entry.writeAuditRecord(to: &w)
+            entries[i].writeAuditRecord(to: &w)
             emitJSON()
             w.reset()
-            entry.job?.write(to: &w)
+            entries[i].job?.write(to: &w)
             emitJSON()
-            emit(entry.message.number ?? "")
-            emit(entry.classification.intent.rawValue)
+            emit(entries[i].message.number ?? "")
+            emit(entries[i].classification.intent.rawValue)
         }
     }
 }

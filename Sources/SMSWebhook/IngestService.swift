@@ -38,6 +38,7 @@ public struct IngestService: Sendable {
         defer { WebhookMetrics.ingestDuration.record(duration: ContinuousClock.now - started) }
         let now = Timestamp.now()
         var entries: [IngestScript.Entry] = []
+        entries.reserveCapacity(decoded.items.count)
         var rejected: [String] = []
         var results: [IngestSummary.Result] = []
         results.reserveCapacity(decoded.items.count)
@@ -75,16 +76,16 @@ public struct IngestService: Sendable {
         var next = 0
         for i in results.indices where results[i].outcome == .accepted {
             if stored[next] == "duplicate" { results[i].outcome = .duplicate } else { results[i].reply = stored[next] }
-            let entry = entries[next]
-            WebhookMetrics.message(outcome: results[i].outcome, intent: entry.classification.intent)
+            let n = next  // entries[n] is read in place: copying an entry retains all its strings
+            WebhookMetrics.message(outcome: results[i].outcome, intent: entries[n].classification.intent)
             logger.info("message ingested", metadata: [
-                "sms.guid": "\(entry.message.guid)", "sms.outcome": "\(results[i].outcome.rawValue)",
-                "sms.intent": "\(entry.classification.intent.rawValue)", "sms.reply": "\(stored[next])",
-                "sms.number": "\(Self.mask(entry.message.number))",
+                "sms.guid": "\(entries[n].message.guid)", "sms.outcome": "\(results[i].outcome.rawValue)",
+                "sms.intent": "\(entries[n].classification.intent.rawValue)", "sms.reply": "\(stored[n])",
+                "sms.number": "\(Self.mask(entries[n].message.number))",
             ])
             logger.debug("message body", metadata: [
-                "sms.guid": "\(entry.message.guid)", "sms.number": "\(entry.message.number ?? "")",
-                "sms.message": "\(entry.message.message)",
+                "sms.guid": "\(entries[n].message.guid)", "sms.number": "\(entries[n].message.number ?? "")",
+                "sms.message": "\(entries[n].message.message)",
             ])
             next += 1
         }
