@@ -35,6 +35,18 @@ public struct IngestSummary: Sendable, Hashable {
 
     /// "Processed 2 messages, skipped 1 duplicate" (", rejected 1 invalid message" when any were).
     public var text: String {
+        var processed = 0, skipped = 0, rejected = 0
+        for r in self.results {
+            switch r.outcome {
+            case .accepted: processed += 1
+            case .duplicate: skipped += 1
+            case .rejected: rejected += 1
+            }
+        }
+        return Self.text(processed: processed, skipped: skipped, rejected: rejected)
+    }
+
+    static func text(processed: Int, skipped: Int, rejected: Int) -> String {
         var s = ""
         s.reserveCapacity(80)
         func count(_ n: Int, _ noun: String) {
@@ -44,10 +56,9 @@ public struct IngestSummary: Sendable, Hashable {
             if n != 1 { s += "s" }
         }
         s += "Processed "
-        count(self.processed, "message")
+        count(processed, "message")
         s += ", skipped "
-        count(self.skipped, "duplicate")
-        let rejected = self.rejected
+        count(skipped, "duplicate")
         if rejected > 0 {
             s += ", rejected "
             count(rejected, "invalid message")
@@ -59,24 +70,32 @@ public struct IngestSummary: Sendable, Hashable {
 
     /// The response body (JSON, UTF-8).
     public var jsonBytes: [UInt8] {
+        var processed = 0, skipped = 0, rejected = 0
+        for i in self.results.indices {
+            switch self.results[i].outcome {
+            case .accepted: processed += 1
+            case .duplicate: skipped += 1
+            case .rejected: rejected += 1
+            }
+        }
         var w = JSONWriter(capacity: 160 + 96 * self.results.count)
         w.beginObject()
         w.field("status", "success")
-        w.field("message", self.text)
-        w.field("processed", self.processed)
-        w.field("skipped", self.skipped)
-        w.field("rejected", self.rejected)
+        w.field("message", Self.text(processed: processed, skipped: skipped, rejected: rejected))
+        w.field("processed", processed)
+        w.field("skipped", skipped)
+        w.field("rejected", rejected)
         w.key("results")
         w.beginArray()
-        for r in self.results {
+        for i in self.results.indices {  // in place: a copy of each result would retain its strings
             w.beginObject()
-            if let guid = r.guid { w.field("guid", guid) } else { w.key("guid"); w.null() }
-            if r.derived { w.field("guid_derived", true) }
-            w.field("outcome", r.outcome.rawValue)
-            if let intent = r.intent { w.field("intent", intent.rawValue) }
-            w.field("reply", ifPresent: r.reply)
-            if let error = r.error {
-                w.field("index", r.index)
+            if let guid = self.results[i].guid { w.field("guid", guid) } else { w.key("guid"); w.null() }
+            if self.results[i].derived { w.field("guid_derived", true) }
+            w.field("outcome", self.results[i].outcome.rawValue)
+            if let intent = self.results[i].intent { w.field("intent", intent.rawValue) }
+            w.field("reply", ifPresent: self.results[i].reply)
+            if let error = self.results[i].error {
+                w.field("index", self.results[i].index)
                 w.key("error")
                 error.write(to: &w)
             }

@@ -67,9 +67,9 @@ public struct WebhookRoutes: Sendable {
         for field in request.headers {  // one pass; a subscript per name costs a search (and a join) each
             if field.name == .contentType { contentType = field.value } else if field.name == .contentLength { contentLength = field.value }
         }
-        if let type = contentType {
-            let mediaType = String(type.split(separator: ";").first ?? "").trimmingWhitespace().lowercased()
-            let expected = form ? "application/x-www-form-urlencoded" : "application/json"
+        let expected = form ? "application/x-www-form-urlencoded" : "application/json"
+        if let type = contentType, type != expected {  // the exact expected type needs no parsing
+            let mediaType = String(type.prefix { $0 != ";" }).trimmingWhitespace().lowercased()
             guard mediaType == expected || (!form && mediaType.hasSuffix("+json")) else {
                 throw PayloadError(.unsupportedMediaType, "expected Content-Type \(expected), got \(type)")
             }
