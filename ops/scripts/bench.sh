@@ -138,5 +138,7 @@ All rounds (name, req/s, msg/s, p50 ms, p99 ms, server CPU µs/req, non-2xx, pea
 \`\`\`
 $(cat "$dir/results")
 \`\`\`
+
+$(cat "$root/ops/bench/where-the-time-goes.md" 2>/dev/null)
 MD
 echo "wrote BENCHMARKS.md"
