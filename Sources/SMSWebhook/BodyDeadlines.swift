@@ -1,7 +1,8 @@
 import Synchronization
 
 /// Deadlines for reading request bodies. One watchdog task looks at the reads in flight every `tick` and cancels
-/// the task of any read past its deadline: no timer, child task or thread hop per request.
+/// the task of any read past its deadline: no timer per request. Run the read in a child task (`async let`), so
+/// that the cancellation stops the read and leaves the handler's own task free to answer 408.
 final class BodyDeadlines: Sendable {
     static let shared = BodyDeadlines()
 
