@@ -8,6 +8,7 @@ import os
 import random
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -183,7 +184,8 @@ def hostile(b, s):
         cmd = ["schemathesis", "run", os.path.join(ROOT, "openapi.yaml"), "--url", f"http://127.0.0.1:{port}",
                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                "--max-examples", "30"]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        with tempfile.TemporaryDirectory() as scratch:  # schemathesis keeps a cache in its working directory
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=scratch)
         st = res.returncode
         lines = [l.strip() for l in res.stdout.splitlines() if l.strip()]
         tail = lines[-3:]
