@@ -90,6 +90,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SMSCore",
+                "SMSWebhook",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -46,22 +46,13 @@ public final class RedisClient: Service, Sendable {
         -> RedisReply
     {
         try await self.evaluate(
-            script, call: RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments))
+            script, call: Self.call(script, keys: keys, arguments: arguments))
     }
 
     /// Runs `call`, an `EVALSHA` of `script` (built with `RedisCommandBuilder(evaluating:)`), loading the script on
     /// `NOSCRIPT` like `evaluate(_:keys:arguments:)`.
     public func evaluate(_ script: RedisScript, call: RedisCommand) async throws -> RedisReply {
-        let connection = self.connection
-        let reply = try await connection.execute([call])[0]
-        if case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
-            self.logger.debug("script not cached by redis; loading", metadata: ["redis.script": "\(script.sha1)"])
-            let load = RedisCommand("SCRIPT", "LOAD", RedisArgument(script.source))
-            let replies = try await connection.execute([load, call])
-            _ = try replies[0].orThrow()
-            return try replies[1].orThrow()
-        }
-        return try reply.orThrow()
+        try await self.execute(script, [call])[0].orThrow()
     }
 
     /// Runs a script, then `WAIT replicas timeout` on the same connection in the same round trip: the reply and how
@@ -71,7 +62,7 @@ public final class RedisClient: Service, Sendable {
         timeout: Duration
     ) async throws -> (reply: RedisReply, replicas: Int) {
         try await self.evaluate(
-            script, call: RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments),
+            script, call: Self.call(script, keys: keys, arguments: arguments),
             waitForReplicas: replicas, timeout: timeout)
     }
 
@@ -81,14 +72,28 @@ public final class RedisClient: Service, Sendable {
     {
         let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         let wait = RedisCommand("WAIT", RedisArgument(replicas), RedisArgument(milliseconds))
-        let connection = self.connection
-        let replyTimeout = timeout + self.configuration.commandTimeout
-        var replies = try await connection.execute([call, wait], timeout: replyTimeout)
-        if case .error(let message) = replies[0], message.hasPrefix("NOSCRIPT") {
-            let load = RedisCommand("SCRIPT", "LOAD", RedisArgument(script.source))
-            replies = Array(try await connection.execute([load, call, wait], timeout: replyTimeout).dropFirst())
-        }
+        let replies = try await self.execute(script, [call, wait], timeout: timeout + self.configuration.commandTimeout)
         return (try replies[0].orThrow(), Int(try replies[1].orThrow().int ?? 0))
+    }
+
+    /// `EVALSHA sha numkeys keys... arguments...`
+    private static func call(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) -> RedisCommand {
+        RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments)
+    }
+
+    /// Sends `commands` (a script call first) on one connection in one round trip. On `NOSCRIPT` (after a Redis
+    /// restart or `SCRIPT FLUSH`) it loads the script and sends them again in the same round trip as the load.
+    private func execute(_ script: RedisScript, _ commands: [RedisCommand], timeout: Duration? = nil) async throws
+        -> [RedisReply]
+    {
+        let connection = self.connection
+        let replies = try await connection.execute(commands, timeout: timeout)
+        guard case .error(let message) = replies[0], message.hasPrefix("NOSCRIPT") else { return replies }
+        self.logger.debug("script not cached by redis; loading", metadata: ["redis.script": "\(script.sha1)"])
+        let load = RedisCommand("SCRIPT", "LOAD", RedisArgument(script.source))
+        let again = try await connection.execute([load] + commands, timeout: timeout)
+        _ = try again[0].orThrow()
+        return Array(again.dropFirst())
     }
 
     /// Loads a script so that it is cached (e.g. at start-up).

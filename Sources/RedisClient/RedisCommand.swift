@@ -32,29 +32,15 @@ public struct RedisCommand: Sendable, Hashable {
             count += part.count
             for argument in part { size += argument.bytes.count + 16 }
         }
-        precondition(count > 0, "a Redis command needs a name")
-        var out: [UInt8] = []
-        out.reserveCapacity(size)
-        out.append(UInt8(ascii: "*"))
-        Self.appendDecimal(count, to: &out)
+        var builder = RedisCommandBuilder(count: count, capacity: size)
         for part in parts {
-            for argument in part {
-                out.append(UInt8(ascii: "$"))
-                Self.appendDecimal(argument.bytes.count, to: &out)
-                out.append(contentsOf: argument.bytes)
-                out.append(13)
-                out.append(10)
-            }
+            for argument in part { builder.append(argument.bytes) }
         }
-        self.encoded = out
+        self = builder.command
     }
 
     public init(_ arguments: RedisArgument...) {
         self.init(arguments)
-    }
-
-    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        RedisCommandBuilder.appendDecimal(value, to: &out)
     }
 }
 

@@ -99,7 +99,7 @@ public enum IngestScript {
 
         /// The decision the JSON records are written with; the script rewrites it when Redis decides otherwise
         /// (opted out, over the loop guard).
-        public var expectedDecision: String { self.job?.id == nil ? "no_reply" : "queued" }
+        public var expectedDecision: String { self.job == nil ? "no_reply" : "queued" }
 
         /// The dedup key's value (JSON, UTF-8): small, readable with `redis-cli GET`.
         public var dedupValue: [UInt8] {
@@ -198,23 +198,14 @@ public enum IngestScript {
             JSONWriter.appendDecimal(n, to: &scratch)
             scratch.withUnsafeBytes(argument)
         }
-        func emitKey(_ kind: StaticString, _ id: String) {  // <prefix>:<kind>:<id>
-            scratch.removeAll(keepingCapacity: true)
-            scratch.append(contentsOf: keys.prefix.utf8)
-            scratch.append(UInt8(ascii: ":"))
-            scratch.append(contentsOf: UnsafeBufferPointer(start: kind.utf8Start, count: kind.utf8CodeUnitCount))
-            scratch.append(UInt8(ascii: ":"))
-            scratch.append(contentsOf: id.utf8)
-            scratch.withUnsafeBytes(argument)
-        }
         func emitJSON() { w.bytes.withUnsafeBytes(argument) }
         emit(keys.audit)
         emit(keys.replies)
         emit(keys.rejected)
         emit(keys.optOut)
         for i in entries.indices {  // by index: no copy (and retain) of each entry's strings
-            emitKey("dedup", entries[i].message.guid)
-            emitKey("rate", entries[i].message.number ?? "-")
+            emit(keys.dedup(entries[i].message.guid))
+            emit(keys.rate(entries[i].message.number ?? "-"))
         }
         emit(settings.dedupTTLSeconds)
         emit(settings.auditMaxLength)

@@ -29,21 +29,27 @@ public struct IngestSummary: Sendable, Hashable {
 
     public init(results: [Result]) { self.results = results }
 
-    public var processed: Int { self.results.count { $0.outcome == .accepted } }
-    public var skipped: Int { self.results.count { $0.outcome == .duplicate } }
-    public var rejected: Int { self.results.count { $0.outcome == .rejected } }
+    public var processed: Int { self.counts.processed }
+    public var skipped: Int { self.counts.skipped }
+    public var rejected: Int { self.counts.rejected }
 
-    /// "Processed 2 messages, skipped 1 duplicate" (", rejected 1 invalid message" when any were).
-    public var text: String {
+    /// The outcomes counted in one pass.
+    var counts: (processed: Int, skipped: Int, rejected: Int) {
         var processed = 0, skipped = 0, rejected = 0
-        for r in self.results {
-            switch r.outcome {
+        for i in self.results.indices {
+            switch self.results[i].outcome {
             case .accepted: processed += 1
             case .duplicate: skipped += 1
             case .rejected: rejected += 1
             }
         }
-        return Self.text(processed: processed, skipped: skipped, rejected: rejected)
+        return (processed, skipped, rejected)
+    }
+
+    /// "Processed 2 messages, skipped 1 duplicate" (", rejected 1 invalid message" when any were).
+    public var text: String {
+        let counts = self.counts
+        return Self.text(processed: counts.processed, skipped: counts.skipped, rejected: counts.rejected)
     }
 
     static func text(processed: Int, skipped: Int, rejected: Int) -> String {
@@ -70,14 +76,7 @@ public struct IngestSummary: Sendable, Hashable {
 
     /// The response body (JSON, UTF-8).
     public var jsonBytes: [UInt8] {
-        var processed = 0, skipped = 0, rejected = 0
-        for i in self.results.indices {
-            switch self.results[i].outcome {
-            case .accepted: processed += 1
-            case .duplicate: skipped += 1
-            case .rejected: rejected += 1
-            }
-        }
+        let (processed, skipped, rejected) = self.counts
         var w = JSONWriter(capacity: 160 + 96 * self.results.count)
         w.beginObject()
         w.field("status", "success")

@@ -68,18 +68,14 @@ public enum MessageValidator {
                 field: field)
         }
         // ASCII letters, digits and ` +-_.()`, with `+` only in front.
-        var allowed = true
-        for (i, b) in trimmed.utf8.enumerated() {
+        let allowed = trimmed.utf8.enumerated().allSatisfy { i, b in
             switch b {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                 UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"):
-                continue
-            case UInt8(ascii: "+") where i == 0:
-                continue
-            default:
-                allowed = false
+                true
+            case UInt8(ascii: "+"): i == 0
+            default: false
             }
-            if !allowed { break }
         }
         guard allowed else {
             throw PayloadError(.invalidNumber, "\(field) is not a phone number or sender id", field: field)

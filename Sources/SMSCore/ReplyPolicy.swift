@@ -27,11 +27,12 @@ public struct ReplyPolicy: Sendable, Hashable {
 
     public func decide(_ message: InboundMessage, classification: Classification) -> Decision {
         guard let number = message.number else { return .none(reason: "no_number") }
-        if number.utf8.contains(where: { $0 >= 0x80 }) {
-            if number.unicodeScalars.contains(where: { $0.properties.isAlphabetic }) { return .none(reason: "sender_id") }
-        } else if number.utf8.contains(where: { ($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z") }) {
-            return .none(reason: "sender_id")  // letters: an alphanumeric sender id, which cannot be answered
+        // Letters: an alphanumeric sender id, which cannot be answered. ASCII checked directly (Unicode's property
+        // table lookup is the slow part and says the same for ASCII).
+        let isLetter = { (s: Unicode.Scalar) -> Bool in
+            s.isASCII ? (s.value | 0x20) >= 0x61 && (s.value | 0x20) <= 0x7A : s.properties.isAlphabetic
         }
+        if number.unicodeScalars.contains(where: isLetter) { return .none(reason: "sender_id") }
         if !self.ownNumbers.isEmpty && self.ownNumbers.contains(Self.digits(number)) { return .none(reason: "own_number") }
         guard let template = self.templates[classification.intent] else { return .none(reason: "no_template") }
         return .reply(

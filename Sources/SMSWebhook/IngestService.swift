@@ -92,17 +92,24 @@ public struct IngestService: Sendable {
         return IngestSummary(results: results)
     }
 
+    /// The request's one `EVALSHA`: KEYS, ARGV and the JSON records written straight into one RESP buffer.
+    public static func call(entries: [IngestScript.Entry], rejected: [String], keys: RedisKeys, settings: IngestScript.Settings)
+        -> RedisCommand
+    {
+        let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count)
+        var builder = RedisCommandBuilder(
+            evaluating: Self.script, keys: counts.keys, arguments: counts.arguments,
+            capacity: 512 + 1024 * entries.count + rejected.reduce(0) { $0 + $1.utf8.count + 16 })
+        IngestScript.write(entries: entries, rejected: rejected, keys: keys, settings: settings) { builder.append($0) }
+        return builder.command
+    }
+
     /// Runs the ingest script; returns, per entry, `duplicate` or the reply decision.
     private func store(entries: [IngestScript.Entry], rejected: [String], logger: Logger) async throws(PayloadError)
         -> [String]
     {
         if entries.isEmpty && rejected.isEmpty { return [] }
-        let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count)
-        var builder = RedisCommandBuilder(
-            evaluating: Self.script, keys: counts.keys, arguments: counts.arguments,
-            capacity: 512 + 1024 * entries.count + rejected.reduce(0) { $0 + $1.utf8.count + 16 })
-        IngestScript.write(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings) { builder.append($0) }
-        let call = builder.command
+        let call = Self.call(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings)
         let reply: RedisReply
         do {
             if self.minReplicasAck > 0 {

@@ -7,14 +7,16 @@ enum JSONResponse {
     static func ok(_ json: String) -> Response { self.make(status: .ok, json) }
 
     /// 200 with a JSON body already encoded as UTF-8.
-    static func ok(bytes json: [UInt8]) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
-    }
+    static func ok(bytes json: [UInt8]) -> Response { self.make(status: .ok, body: ByteBuffer(bytes: json)) }
 
     static func make(status: HTTPResponse.Status, _ json: String, retryAfter: Int? = nil) -> Response {
+        self.make(status: status, body: ByteBuffer(string: json), retryAfter: retryAfter)
+    }
+
+    private static func make(status: HTTPResponse.Status, body: ByteBuffer, retryAfter: Int? = nil) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     /// `{"status":"error","error":{...}}` with the error's status; `Retry-After` on 503.

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Metrics
 import SMSCore
 import Synchronization
@@ -52,6 +53,13 @@ enum WebhookMetrics {
     }
 
     static let ingestDuration = Timer(label: "smshook_ingest_duration_seconds")
+}
+
+/// `GET /metrics` answers: Prometheus text exposition (serve, and the worker's metrics port).
+public enum PrometheusResponse {
+    public static func make(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
 }
 
 /// Counts every request by route and status (`smshook_webhook_requests_total`), after error mapping.

@@ -25,11 +25,7 @@ public struct WebhookRoutes: Sendable {
         router.add(middleware: RequestMetricsMiddleware())
         router.add(middleware: JSONErrorMiddleware())
         if let metrics {
-            router.get("/metrics") { _, _ in
-                Response(
-                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                    body: .init(byteBuffer: ByteBuffer(string: await metrics())))
-            }
+            router.get("/metrics") { _, _ in PrometheusResponse.make(await metrics()) }
         }
         router.get("/healthz") { _, _ in
             JSONResponse.ok("{\"status\":\"ok\",\"instance\":\(JSONValue.string(self.configuration.instanceID).json)}")

@@ -2,25 +2,24 @@ import RedisClient
 
 /// The worker's atomic steps, each one Lua script.
 enum WorkerScripts {
-    /// Finishes a job. KEYS: processing, audit, sent marker, retry zset, dead list, optout.
-    /// ARGV: raw job, outcome (sent | skipped_optout | skipped_sent | retry | dead), audit maxlen, audit data,
-    /// sent marker ttl, retry member or dead record, retry due (ms), dead max, number to opt out ('' none).
-    /// A job that is no longer in this worker's processing list (the reaper took it) is only marked sent.
+    /// Finishes a job that was not sent (a sent one needs no condition: `Worker.finishSent`, MULTI/EXEC).
+    /// KEYS: processing, audit, retry zset, dead list, optout. ARGV: raw job, outcome (skipped_optout |
+    /// skipped_sent | retry | dead), audit maxlen, audit data, retry member or dead record, retry due (ms), dead max,
+    /// number to opt out ('' none). Nothing happens to a job no longer in this worker's processing list (the reaper
+    /// took it).
     static let finish = RedisScript("""
         #!lua
         local outcome = ARGV[2]
         local removed = redis.call('LREM', KEYS[1], 1, ARGV[1])
-        if outcome == 'sent' then
-          redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
-        elseif removed == 0 then
+        if removed == 0 then
           return 0
         elseif outcome == 'retry' then
-          redis.call('ZADD', KEYS[4], ARGV[7], ARGV[6])
+          redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
         elseif outcome == 'dead' then
-          redis.call('LPUSH', KEYS[5], ARGV[6])
-          redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[8]) - 1)
+          redis.call('LPUSH', KEYS[4], ARGV[5])
+          redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[7]) - 1)
         end
-        if ARGV[9] ~= '' then redis.call('SADD', KEYS[6], ARGV[9]) end
+        if ARGV[8] ~= '' then redis.call('SADD', KEYS[5], ARGV[8]) end
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', 'send', 'decision', outcome, 'data', ARGV[4])
         return removed
         """)

@@ -1,6 +1,6 @@
 import Foundation
-import RedisClient
 import SMSCore
+import SMSWebhook
 
 /// `smshook-bench pipeline CONFIG N`: CPU per step of the pure ingest path for one single-message body.
 enum Pipeline {
@@ -38,12 +38,8 @@ enum Pipeline {
         time("job.json") { job.jsonBytes.count }
         time("dedupValue") { entry.dedupValue.count }
         time("auditRecord") { entry.auditRecord.count }
-        let script = RedisScript(IngestScript.source)
         time("call") {  // KEYS, ARGV and the JSON records written straight into one EVALSHA command
-            let counts = IngestScript.counts(entries: 1, rejected: 0)
-            var builder = RedisCommandBuilder(evaluating: script, keys: counts.keys, arguments: counts.arguments, capacity: 1536)
-            IngestScript.write(entries: [entry], rejected: [], keys: keys, settings: .init()) { builder.append($0) }
-            return builder.command.encoded.count
+            IngestService.call(entries: [entry], rejected: [], keys: keys, settings: .init()).encoded.count
         }
         let summary = IngestSummary(results: [.init(guid: message.guid, outcome: .accepted, intent: classification.intent, index: 0, reply: "queued")])
         time("summary") { summary.json.utf8.count }

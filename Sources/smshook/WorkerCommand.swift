@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RedisClient
+import SMSWebhook
 import SMSWorker
 import ServiceLifecycle
 import Hummingbird
@@ -32,11 +33,7 @@ struct WorkerCommand: AsyncParsableCommand {
         ]
         if configuration.metricsPort != 0 {
             let router = Router()
-            router.get("/metrics") { _, _ in
-                Response(
-                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                    body: .init(byteBuffer: ByteBuffer(string: Bootstrap.registry.emitToString())))
-            }
+            router.get("/metrics") { _, _ in PrometheusResponse.make(Bootstrap.registry.emitToString()) }
             router.get("/healthz") { _, _ in "{\"status\":\"ok\"}" }
             let app = Application(
                 router: router,
