@@ -12,14 +12,8 @@ public enum ProviderPayloads {
     /// SMSMobileAPI Webhook V2: `{id, type, api_version, created_at, occurred_at, data}`;
     /// `sms.received` carries `data: {guid, from, message, received_at, alias, device_id}`.
     public static func smsMobileAPIV2(_ body: [UInt8], limits: IngestLimits) throws(PayloadError) -> Event {
-        let json = try self.object(body)
-        guard let type = json["type"]?.stringValue else {
-            throw PayloadError(.missingField, "type is required", field: "type")
-        }
-        guard type == "sms.received" else { return .other(type: type, id: json["id"]?.stringValue) }
-        guard let data = json["data"], case .object = data else {
-            throw PayloadError(.missingField, "data must be an object", field: "data")
-        }
+        let (type, id, message) = try self.envelope(body, typeField: "type", messageType: "sms.received", messageField: "data")
+        guard let data = message else { return .other(type: type, id: id) }
         let guid = try self.id(data["guid"], field: "data.guid", limits: limits)
         return .message(InboundMessage(
             guid: guid, number: try MessageValidator.number(data["from"], field: "data.from", limits: limits),
@@ -45,14 +39,8 @@ public enum ProviderPayloads {
     /// android-sms-gateway: `{deviceId, event, id, payload: {messageId, message, phoneNumber, simNumber, receivedAt}, webhookId}`.
     /// The key is `payload.messageId`: the same SMS may come again with a new event `id`.
     public static func androidSMSGateway(_ body: [UInt8], limits: IngestLimits) throws(PayloadError) -> Event {
-        let json = try self.object(body)
-        guard let event = json["event"]?.stringValue else {
-            throw PayloadError(.missingField, "event is required", field: "event")
-        }
-        guard event == "sms:received" else { return .other(type: event, id: json["id"]?.stringValue) }
-        guard let payload = json["payload"], case .object = payload else {
-            throw PayloadError(.missingField, "payload must be an object", field: "payload")
-        }
+        let (event, eventID, message) = try self.envelope(body, typeField: "event", messageType: "sms:received", messageField: "payload")
+        guard let payload = message else { return .other(type: event, id: eventID) }
         let id = try self.id(payload["messageId"], field: "payload.messageId", limits: limits)
         return .message(InboundMessage(
             guid: "asg:" + id,
@@ -60,6 +48,22 @@ public enum ProviderPayloads {
             message: try MessageValidator.messageText(payload["message"], field: "payload.message", limits: limits),
             timeReceived: try MessageValidator.optionalText(payload["receivedAt"], field: "payload.receivedAt"),
             provider: "android-sms-gateway"))
+    }
+
+    /// An event envelope: its type (at `typeField`), its `id`, and the object at `messageField` when the type is
+    /// `messageType` (nil for any other event, to acknowledge).
+    static func envelope(_ body: [UInt8], typeField: String, messageType: String, messageField: String)
+        throws(PayloadError) -> (type: String, id: String?, message: JSONValue?)
+    {
+        let json = try self.object(body)
+        guard let type = json[typeField]?.stringValue else {
+            throw PayloadError(.missingField, "\(typeField) is required", field: typeField)
+        }
+        guard type == messageType else { return (type, json["id"]?.stringValue, nil) }
+        guard let message = json[messageField], case .object = message else {
+            throw PayloadError(.missingField, "\(messageField) must be an object", field: messageField)
+        }
+        return (type, json["id"]?.stringValue, message)
     }
 
     static func object(_ body: [UInt8]) throws(PayloadError) -> JSONValue {
