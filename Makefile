@@ -4,7 +4,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)/smshook
 
-.PHONY: all deps build build-release run test chaos eval bench bench-redis clean
+.PHONY: all deps build build-release run test chaos fuzz eval bench bench-redis clean
 
 all: build
 
@@ -28,6 +28,11 @@ test: deps
 	ops/scripts/lint-ops.sh "$$($(SWIFT) build --show-bin-path)/smshook"
 	ops/scripts/with-redis.sh ops/scripts/e2e.sh "$$($(SWIFT) build --show-bin-path)/smshook"
 	python3 ops/chaos/chaos.py "$$($(SWIFT) build --show-bin-path)/smshook" --scale small
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-5} ops/scripts/fuzz.sh
+
+## Every libFuzzer target (Tests/Fuzz) for FUZZ_SECONDS each (default 60); a crash fails it and keeps the input.
+fuzz: deps
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-60} ops/scripts/fuzz.sh
 
 ## Fault scenarios at full scale (5,000 guids / jobs); figures into RELIABILITY.md.
 chaos: deps

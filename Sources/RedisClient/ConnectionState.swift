@@ -69,7 +69,7 @@ struct ConnectionState {
                 let context = try HiredisContext(configuration: asSentinel)
                 context.append(RedisCommand("SENTINEL", "get-master-addr-by-name", RedisArgument(name)))
                 guard let address = try context.readReply().array, address.count == 2, let host = address[0].string,
-                    let port = address[1].int
+                    let port = address[1].int, (1...65535).contains(port)
                 else {
                     problems.append("\(sentinel): does not know \(name)")
                     continue

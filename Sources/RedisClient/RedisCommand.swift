@@ -9,7 +9,7 @@ public struct RedisCommand: Sendable, Hashable {
         guard let first = self.encoded.firstIndex(of: UInt8(ascii: "$")),
             let lengthEnd = self.encoded[first...].firstIndex(of: 13),
             let length = Int(String(decoding: self.encoded[(first + 1)..<lengthEnd], as: UTF8.self)),
-            lengthEnd + 2 + length <= self.encoded.count
+            length >= 0, length <= self.encoded.count - lengthEnd - 2
         else { return "?" }
         return String(decoding: self.encoded[(lengthEnd + 2)..<(lengthEnd + 2 + length)], as: UTF8.self).uppercased()
     }

@@ -54,11 +54,12 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// Parses `redis://[user:password@]host:port[/db]` or `unix:///path/to/sock[?db=N]`.
     /// A password alone is written `redis://:password@host:port`.
     public init(url: String) throws {
+        let shown = Self.redact(url)  // errors name the URL without its password
         if url.hasPrefix("unix://") {
             let rest = url.dropFirst("unix://".count)
             let parts = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
             let path = String(parts[0])
-            guard path.hasPrefix("/") else { throw RedisError(.invalidURL, "unix URL needs an absolute path: \(url)") }
+            guard path.hasPrefix("/") else { throw RedisError(.invalidURL, "unix URL needs an absolute path: \(shown)") }
             var db = 0
             var password: String?
             if parts.count == 2 {
@@ -66,7 +67,7 @@ public struct RedisConfiguration: Sendable, Hashable {
                     let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
                     guard kv.count == 2 else { continue }
                     if kv[0] == "db" {
-                        guard let n = Int(kv[1]), n >= 0 else { throw RedisError(.invalidURL, "bad db in \(url)") }
+                        guard let n = Int(kv[1]), n >= 0 else { throw RedisError(.invalidURL, "bad db in \(shown)") }
                         db = n
                     } else if kv[0] == "password" {
                         password = Self.percentDecode(kv[1])
@@ -77,7 +78,7 @@ public struct RedisConfiguration: Sendable, Hashable {
             return
         }
         guard url.hasPrefix("redis://") else {
-            throw RedisError(.invalidURL, "expected redis://host:port[/db] or unix:///path, got \(url)")
+            throw RedisError(.invalidURL, "expected redis://host:port[/db] or unix:///path, got \(shown)")
         }
         var rest = Substring(url.dropFirst("redis://".count))
         var username: String?
@@ -98,28 +99,28 @@ public struct RedisConfiguration: Sendable, Hashable {
             let dbText = rest[rest.index(after: slash)...]
             rest = rest[..<slash]
             if !dbText.isEmpty {
-                guard let n = Int(dbText), n >= 0 else { throw RedisError(.invalidURL, "bad db in \(url)") }
+                guard let n = Int(dbText), n >= 0 else { throw RedisError(.invalidURL, "bad db in \(shown)") }
                 db = n
             }
         }
         var host = String(rest)
         var port = 6379
         if host.hasPrefix("[") {  // [::1]:6379
-            guard let close = host.firstIndex(of: "]") else { throw RedisError(.invalidURL, "bad IPv6 host in \(url)") }
+            guard let close = host.firstIndex(of: "]") else { throw RedisError(.invalidURL, "bad IPv6 host in \(shown)") }
             let after = host[host.index(after: close)...]
             let inner = String(host[host.index(after: host.startIndex)..<close])
             if after.hasPrefix(":") {
-                guard let p = Int(after.dropFirst()) else { throw RedisError(.invalidURL, "bad port in \(url)") }
+                guard let p = Int(after.dropFirst()) else { throw RedisError(.invalidURL, "bad port in \(shown)") }
                 port = p
             }
             host = inner
         } else if let colon = host.lastIndex(of: ":") {
-            guard let p = Int(host[host.index(after: colon)...]) else { throw RedisError(.invalidURL, "bad port in \(url)") }
+            guard let p = Int(host[host.index(after: colon)...]) else { throw RedisError(.invalidURL, "bad port in \(shown)") }
             port = p
             host = String(host[..<colon])
         }
-        guard !host.isEmpty else { throw RedisError(.invalidURL, "missing host in \(url)") }
-        guard (1...65535).contains(port) else { throw RedisError(.invalidURL, "port out of range in \(url)") }
+        guard !host.isEmpty else { throw RedisError(.invalidURL, "missing host in \(shown)") }
+        guard (1...65535).contains(port) else { throw RedisError(.invalidURL, "port out of range in \(shown)") }
         self.init(endpoint: .tcp(host: host, port: port), username: username, password: password, database: db)
     }
 
@@ -132,6 +133,21 @@ public struct RedisConfiguration: Sendable, Hashable {
             let h = host.contains(":") ? "[\(host)]" : host
             return "redis://\(auth)\(h):\(port)/\(self.database)"
         }
+    }
+
+    /// A URL as given, with the password (userinfo after `:`, or a `password=` parameter) replaced by `***`.
+    public static func redact(_ url: String) -> String {
+        var out = url
+        if let scheme = out.range(of: "://"), let at = out[scheme.upperBound...].lastIndex(of: "@") {
+            let userinfo = out[scheme.upperBound..<at]
+            let user = userinfo.firstIndex(of: ":").map { String(userinfo[..<$0]) + ":" } ?? ""
+            out.replaceSubrange(scheme.upperBound..<at, with: user + "***")
+        }
+        if let range = out.range(of: "password=") {
+            let end = out[range.upperBound...].firstIndex(of: "&") ?? out.endIndex
+            out.replaceSubrange(range.upperBound..<end, with: "***")
+        }
+        return out
     }
 
     private static func percentDecode(_ s: String) -> String {

@@ -17,11 +17,16 @@ public struct AuditEntry: Sendable, Hashable {
 
     public var number: String? { self.data["number"]?.stringValue ?? self.data["to"]?.stringValue }
 
+    /// True when the entry is about `number`, as received or as a subscriber key.
+    public func concerns(_ number: String) -> Bool {
+        ["number", "subscriber", "to"].contains { self.data[$0]?.stringValue == number }
+    }
+
     /// `<time> <event> <decision> guid=… number=… intent=… "message"`
     public func line(time: String) -> String {
         var parts = [time, self.fields["event"] ?? "-", self.fields["decision"] ?? self.data["decision"]?.stringValue ?? "-"]
-        for key in ["guid", "job_id", "in_reply_to", "number", "to", "intent", "matched", "no_reply_reason", "provider_id", "error", "instance", "worker"] {
-            if let value = self.data[key]?.stringValue { parts.append("\(key)=\(value)") }
+        for key in ["guid", "job_id", "in_reply_to", "number", "subscriber", "to", "intent", "matched", "no_reply_reason", "provider_id", "error", "instance", "worker", "by"] {
+            if let value = self.data[key]?.stringValue { parts.append("\(key)=" + LogText.escape(value)) }
         }
         if let message = self.data["message"]?.stringValue ?? self.data["body"]?.stringValue {
             let short = message.count > 60 ? String(message.prefix(57)) + "..." : message

@@ -13,11 +13,16 @@ public struct Backoff: Sendable, Hashable {
     /// The delay before attempt `attempt + 1`, after `attempt` failures (1-based), with `random` in 0..<1.
     /// Half fixed, half jittered: between 50% and 100% of min(cap, base * 2^(attempt-1)).
     public func delay(afterAttempt attempt: Int, retryAfter: Double? = nil, random: Double) -> Double {
-        let exponent = Double(max(0, min(attempt - 1, 40)))
+        let exponent = Double(attempt <= 1 ? 0 : min(attempt - 1, 40))
         let ceiling = min(self.capSeconds, self.baseSeconds * pow2(exponent))
-        let jittered = ceiling * (0.5 + 0.5 * random)
-        return max(jittered, retryAfter ?? 0)
+        let jittered = ceiling * (0.5 + 0.5 * min(max(random, 0), 1))
+        // Finite and bounded whatever comes in: a provider's answer or a configuration value.
+        let wait = max(jittered, retryAfter.flatMap { $0.isFinite ? $0 : nil } ?? 0)
+        return wait.isFinite ? min(max(wait, 0), Self.maxDelaySeconds) : 60
     }
+
+    /// The longest delay ever returned (7 days), so that a due time in milliseconds cannot overflow.
+    public static let maxDelaySeconds: Double = 7 * 86_400
 
     /// True when `attempt` failures are all the attempts allowed.
     public func isExhausted(afterAttempt attempt: Int) -> Bool { attempt >= self.maxAttempts }

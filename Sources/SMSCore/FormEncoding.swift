@@ -22,10 +22,16 @@ public enum FormEncoding {
         return out
     }
 
-    /// Parses a form body; `+` is a space. Returns nil for invalid percent escapes or UTF-8.
-    public static func decode(_ body: String) -> [(String, String)]? {
+    /// Most fields a form may have: more is refused before anything is sorted or hashed (Twilio sends about 30).
+    public static let maxFields = 256
+
+    /// Parses a form body; `+` is a space. Returns nil for invalid percent escapes or UTF-8, or more than
+    /// `maxFields` fields.
+    public static func decode(_ body: String, maxFields: Int = FormEncoding.maxFields) -> [(String, String)]? {
         var out: [(String, String)] = []
-        for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
+        let pairs = body.split(separator: "&", maxSplits: maxFields, omittingEmptySubsequences: true)
+        guard pairs.count <= maxFields else { return nil }
+        for pair in pairs {
             let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = self.unescape(kv[0]), let value = self.unescape(kv.count > 1 ? kv[1] : "") else { return nil }
             out.append((key, value))

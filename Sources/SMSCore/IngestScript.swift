@@ -84,12 +84,15 @@ public enum IngestScript {
         public var noReplyReason: String?
         public var instance: String
         public var receivedAt: String
+        /// The number as a subscriber key (`PhoneNumber.subscriber`): opt-out and loop guard use it.
+        public var subscriber: String?
 
         public init(
             message: InboundMessage, classification: Classification, job: ReplyJob?, noReplyReason: String? = nil,
-            instance: String, receivedAt: String
+            instance: String, receivedAt: String, subscriber: String? = nil
         ) {
             self.message = message
+            self.subscriber = subscriber ?? message.number
             self.classification = classification
             self.job = job
             self.noReplyReason = noReplyReason
@@ -133,6 +136,7 @@ public enum IngestScript {
             if self.message.guidDerived { w.field("guid_derived", true) }
             w.field("provider", self.message.provider)
             w.field("number", ifPresent: self.message.number)
+            if self.subscriber != self.message.number { w.field("subscriber", ifPresent: self.subscriber) }
             w.field("message", self.message.message)
             w.field("date", ifPresent: self.message.date)
             w.field("hour", ifPresent: self.message.hour)
@@ -205,7 +209,7 @@ public enum IngestScript {
         emit(keys.optOut)
         for i in entries.indices {  // by index: no copy (and retain) of each entry's strings
             emit(keys.dedup(entries[i].message.guid))
-            emit(keys.rate(entries[i].message.number ?? "-"))
+            emit(keys.rate(entries[i].subscriber ?? "-"))
         }
         emit(settings.dedupTTLSeconds)
         emit(settings.auditMaxLength)
@@ -224,7 +228,7 @@ public enum IngestScript {
             w.reset()
             entries[i].job?.write(to: &w)
             emitJSON()
-            emit(entries[i].message.number ?? "")
+            emit(entries[i].subscriber ?? "")
             emit(entries[i].classification.intent.rawValue)
         }
     }

@@ -7,6 +7,8 @@ public struct JSONParser {
     }
 
     public static let defaultMaxDepth = 32
+    /// Most members one object may have: a larger object is refused while it is read, before any lookup.
+    public static let maxMembers = 1000
 
     public static func parse(_ bytes: some Collection<UInt8>, maxDepth: Int = defaultMaxDepth) throws(Error) -> JSONValue {
         let array = Array(bytes)
@@ -77,6 +79,7 @@ public struct JSONParser {
             guard self.current == UInt8(ascii: ":") else { throw self.error("expected ':'") }
             self.position += 1
             self.skipWhitespace()
+            guard members.count < Self.maxMembers else { throw self.error("more than \(Self.maxMembers) members in an object") }
             members.append((key, try self.value(depth: depth)))
             self.skipWhitespace()
             switch self.current {

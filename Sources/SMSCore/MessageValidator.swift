@@ -17,6 +17,7 @@ public enum MessageValidator {
             guid = IdempotencyKey.derive(number: number, date: date, hour: hour, timeReceived: timeReceived, message: message)
         } else {
             try self.checkGUID(guid, field: "guid", limits: limits)
+            try self.checkNotReserved(guid, field: "guid")
         }
         return InboundMessage(
             guid: guid, guidDerived: derived, number: number, message: message,
@@ -46,6 +47,18 @@ public enum MessageValidator {
         guard guid.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
             throw PayloadError(
                 .invalidGUID, "\(field) may hold only printable ASCII characters without spaces", field: field)
+        }
+    }
+
+    /// Key spaces of the other providers (`twilio:<MessageSid>`, `asg:<messageId>`): an SMSMobileAPI id may not
+    /// start with one, or a crafted legacy guid could mark a real Twilio message as a duplicate.
+    public static let reservedGUIDPrefixes = ["twilio:", "asg:"]
+
+    public static func checkNotReserved(_ guid: String, field: String) throws(PayloadError) {
+        for prefix in self.reservedGUIDPrefixes where guid.utf8.count >= prefix.utf8.count {
+            if guid.utf8.prefix(prefix.utf8.count).elementsEqual(prefix.utf8, by: { ($0 | 0x20) == $1 }) {
+                throw PayloadError(.invalidGUID, "\(field) may not start with '\(prefix)' (another provider's key space)", field: field)
+            }
         }
     }
 

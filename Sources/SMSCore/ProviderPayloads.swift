@@ -15,6 +15,7 @@ public enum ProviderPayloads {
         let (type, id, message) = try self.envelope(body, typeField: "type", messageType: "sms.received", messageField: "data")
         guard let data = message else { return .other(type: type, id: id) }
         let guid = try self.id(data["guid"], field: "data.guid", limits: limits)
+        try MessageValidator.checkNotReserved(guid, field: "data.guid")
         return .message(InboundMessage(
             guid: guid, number: try MessageValidator.number(data["from"], field: "data.from", limits: limits),
             message: try MessageValidator.messageText(data["message"], field: "data.message", limits: limits),

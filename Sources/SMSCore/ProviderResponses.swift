@@ -1,9 +1,19 @@
 /// Reading providers' answers into a `SendResult`. Pure: status code, headers and body in, verdict out.
 public enum ProviderResponses {
-    /// Seconds from a `Retry-After` header (delta-seconds form; an HTTP date is ignored).
+    /// Longest wait a provider's `Retry-After` can ask for; a larger value is cut to this.
+    public static let maxRetryAfterSeconds: Double = 86_400
+
+    /// Seconds from a `Retry-After` header: delta-seconds (digits, optionally a decimal fraction), at most
+    /// `maxRetryAfterSeconds`. Anything else (an HTTP date, `inf`, `1e300`, `-1`, hex) is ignored: nil.
     public static func retryAfter(_ header: String?) -> Double? {
-        guard let header, let seconds = Double(header.trimmingWhitespace()), seconds >= 0 else { return nil }
-        return seconds
+        guard let text = header?.trimmingWhitespace(), (1...32).contains(text.utf8.count) else { return nil }
+        var dots = 0
+        for b in text.utf8 {
+            if b == UInt8(ascii: ".") { dots += 1; continue }
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return nil }
+        }
+        guard dots <= 1, text.utf8.first != UInt8(ascii: "."), let seconds = Double(text), seconds.isFinite else { return nil }
+        return min(seconds, self.maxRetryAfterSeconds)
     }
 
     /// The common part: 429 and 5xx retry, 2xx goes on to the provider's body, other statuses are permanent.

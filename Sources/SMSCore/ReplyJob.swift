@@ -67,9 +67,12 @@ public struct ReplyJob: Sendable, Hashable {
         self.recovered = Self.int(json["recovered"])
     }
 
-    /// Whole numbers as Redis' cjson may write them (`3` or `3.0`).
-    private static func int(_ value: JSONValue?) -> Int {
+    /// Whole numbers as Redis' cjson may write them (`3` or `3.0`), within 0...1,000,000: a count read from
+    /// outside never traps (`1e300`) nor overflows when incremented.
+    static func int(_ value: JSONValue?) -> Int {
         guard case .number(let n)? = value else { return 0 }
-        return Int(n) ?? Double(n).map { Int($0) } ?? 0
+        if let whole = Int(n) { return min(max(whole, 0), 1_000_000) }
+        guard let d = Double(n), d.isFinite else { return 0 }
+        return Int(min(max(d, 0), 1_000_000))
     }
 }

@@ -11,10 +11,16 @@ public struct ReplyPolicy: Sendable, Hashable {
     public var ownNumbers: Set<String>
     public var maxRepliesPerWindow: Int
     public var windowSeconds: Int
+    /// For numbers in national form (see `PhoneNumber.subscriber`).
+    public var defaultCountryCode: String?
 
-    public init(templates: [Intent: String], ownNumbers: [String] = [], maxRepliesPerWindow: Int = 3, windowSeconds: Int = 3600) {
+    public init(
+        templates: [Intent: String], ownNumbers: [String] = [], maxRepliesPerWindow: Int = 3, windowSeconds: Int = 3600,
+        defaultCountryCode: String? = nil
+    ) {
         self.templates = templates
-        self.ownNumbers = Set(ownNumbers.map(Self.digits))
+        self.defaultCountryCode = defaultCountryCode.flatMap { $0.isEmpty ? nil : $0 }
+        self.ownNumbers = Set(ownNumbers.map { Self.digits(PhoneNumber.subscriber($0, defaultCountryCode: defaultCountryCode)) })
         self.maxRepliesPerWindow = maxRepliesPerWindow
         self.windowSeconds = windowSeconds
     }
@@ -22,7 +28,13 @@ public struct ReplyPolicy: Sendable, Hashable {
     public init(config: ReplyConfig) {
         self.init(
             templates: config.templates, ownNumbers: config.ownNumbers,
-            maxRepliesPerWindow: config.loopGuard.maxReplies, windowSeconds: config.loopGuard.windowSeconds)
+            maxRepliesPerWindow: config.loopGuard.maxReplies, windowSeconds: config.loopGuard.windowSeconds,
+            defaultCountryCode: config.defaultCountryCode)
+    }
+
+    /// The key for everything kept per number: opt-out, loop guard, replies.
+    public func subscriber(_ number: String) -> String {
+        PhoneNumber.subscriber(number, defaultCountryCode: self.defaultCountryCode)
     }
 
     public func decide(_ message: InboundMessage, classification: Classification) -> Decision {
@@ -33,7 +45,9 @@ public struct ReplyPolicy: Sendable, Hashable {
             s.isASCII ? (s.value | 0x20) >= 0x61 && (s.value | 0x20) <= 0x7A : s.properties.isAlphabetic
         }
         if number.unicodeScalars.contains(where: isLetter) { return .none(reason: "sender_id") }
-        if !self.ownNumbers.isEmpty && self.ownNumbers.contains(Self.digits(number)) { return .none(reason: "own_number") }
+        if !self.ownNumbers.isEmpty && self.ownNumbers.contains(Self.digits(self.subscriber(number))) {
+            return .none(reason: "own_number")
+        }
         guard let template = self.templates[classification.intent] else { return .none(reason: "no_template") }
         return .reply(
             template

@@ -10,7 +10,8 @@ public struct WebhookAuth: Sendable, Hashable {
         case androidSMSGateway = "asg-signature"
     }
 
-    /// Why a request was refused. `reason` is a metric label: missing, bad_signature, stale_timestamp, not_configured.
+    /// Why a request was refused. `reason` is a metric label: missing, bad_signature, bad_timestamp,
+    /// stale_timestamp, not_configured.
     public struct Failure: Error, Sendable, Hashable {
         public let reason: String
         public let message: String
@@ -78,18 +79,28 @@ public struct WebhookAuth: Sendable, Hashable {
             guard let id = r.headers["webhook-id"], let ts = r.headers["webhook-timestamp"], let sigs = r.headers["webhook-signature"] else {
                 return Failure(reason: "missing", message: "missing webhook-id, webhook-timestamp or webhook-signature")
             }
-            if let stale = self.checkTimestamp(ts, now: now) { return stale }
-            let given = sigs.split(separator: " ").map(String.init)
+            let timestamp: Int
+            switch self.checkTimestamp(ts, now: now) {
+            case .success(let t): timestamp = t
+            case .failure(let failure): return failure
+            }
+            guard id.utf8.count <= Self.maxIDLength else {
+                return Failure(reason: "bad_signature", message: "webhook-id is longer than \(Self.maxIDLength) bytes")
+            }
+            let given = sigs.split(separator: " ", omittingEmptySubsequences: true)
+            guard given.count <= Self.maxSignatures else {
+                return Failure(reason: "bad_signature", message: "more than \(Self.maxSignatures) signatures in webhook-signature")
+            }
             for secret in self.secrets {
-                let expected = Signatures.standardWebhooks(secret: secret, id: id, timestamp: Int(ts) ?? 0, body: r.body)
-                if given.contains(where: { Signatures.constantTimeEquals($0, expected) }) { return nil }
+                let expected = Signatures.standardWebhooks(secret: secret, id: id, timestamp: timestamp, body: r.body)
+                if given.contains(where: { Signatures.constantTimeEquals(String($0), expected) }) { return nil }
             }
             return Failure(reason: "bad_signature", message: "webhook-signature does not match")
         case .smsMobileAPI:
             guard let sig = r.headers["x-smsmobileapi-signature"], let ts = r.headers["x-smsmobileapi-timestamp"] else {
                 return Failure(reason: "missing", message: "missing X-SMSMobileAPI-Signature or X-SMSMobileAPI-Timestamp")
             }
-            if let stale = self.checkTimestamp(ts, now: now) { return stale }
+            if case .failure(let failure) = self.checkTimestamp(ts, now: now) { return failure }
             let ok = self.secrets.contains { Signatures.constantTimeEquals(sig, "v1=" + Signatures.smsMobileAPI(secret: $0, timestamp: ts, body: r.body)) }
             return ok ? nil : Failure(reason: "bad_signature", message: "X-SMSMobileAPI-Signature does not match")
         case .twilio:
@@ -110,7 +121,7 @@ public struct WebhookAuth: Sendable, Hashable {
             guard let sig = r.headers["x-signature"], let ts = r.headers["x-timestamp"] else {
                 return Failure(reason: "missing", message: "missing X-Signature or X-Timestamp")
             }
-            if let stale = self.checkTimestamp(ts, now: now) { return stale }
+            if case .failure(let failure) = self.checkTimestamp(ts, now: now) { return failure }
             let ok = self.secrets.contains {
                 Signatures.constantTimeEquals(sig.lowercased(), Signatures.androidSMSGateway(key: $0, body: r.body, timestamp: ts))
             }
@@ -118,12 +129,34 @@ public struct WebhookAuth: Sendable, Hashable {
         }
     }
 
-    private func checkTimestamp(_ text: String, now: Int) -> Failure? {
-        guard let ts = Int(text) else { return Failure(reason: "missing", message: "timestamp is not a number of seconds") }
-        guard abs(now - ts) <= self.toleranceSeconds else {
-            return Failure(reason: "stale_timestamp", message: "timestamp is more than \(self.toleranceSeconds) s from now")
+    /// At most this many space-separated entries in `webhook-signature` are looked at; more is refused.
+    public static let maxSignatures = 10
+    /// Longest `webhook-id` accepted (it is hashed with the body).
+    public static let maxIDLength = 256
+
+    /// The timestamp when it is within the tolerance of `now`. Any text from outside: a header of digits only
+    /// (no sign, space or exponent), at most 12 of them; the difference is computed without overflow.
+    private func checkTimestamp(_ text: String, now: Int) -> Result<Int, Failure> {
+        guard let ts = Self.parseTimestamp(text) else {
+            return .failure(Failure(reason: "bad_timestamp", message: "timestamp must be 1 to 12 digits of Unix seconds"))
         }
-        return nil
+        let (difference, overflow) = now.subtractingReportingOverflow(ts)
+        guard !overflow, difference.magnitude <= UInt(max(0, self.toleranceSeconds)) else {
+            return .failure(Failure(reason: "stale_timestamp", message: "timestamp is more than \(self.toleranceSeconds) s from now"))
+        }
+        return .success(ts)
+    }
+
+    /// Unix seconds written as 1 to 12 ASCII digits; nil for anything else.
+    public static func parseTimestamp(_ text: String) -> Int? {
+        let bytes = text.utf8
+        guard (1...12).contains(bytes.count) else { return nil }
+        var value = 0
+        for b in bytes {
+            guard b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(b - UInt8(ascii: "0"))  // 12 digits cannot overflow
+        }
+        return value
     }
 
     /// The URL as given, plus the same with the default port added or removed (Twilio signs either form).

@@ -46,19 +46,20 @@ public struct IngestService: Sendable {
             switch item {
             case .accepted(let message):
                 let classification = self.classifier.classify(message.message)
+                let subscriber = message.number.map(self.policy.subscriber)
                 var job: ReplyJob?
                 var reason: String?
                 switch self.policy.decide(message, classification: classification) {
                 case .reply(let body):
                     job = ReplyJob(
-                        id: JobID.make(), to: message.number ?? "", body: body, inReplyTo: message.guid,
+                        id: JobID.make(), to: subscriber ?? "", body: body, inReplyTo: message.guid,
                         intent: classification.intent, provider: message.provider, createdAt: now)
                 case .none(let why):
                     reason = why
                 }
                 entries.append(IngestScript.Entry(
                     message: message, classification: classification, job: job, noReplyReason: reason,
-                    instance: self.instance, receivedAt: now))
+                    instance: self.instance, receivedAt: now, subscriber: subscriber))
                 results.append(.init(
                     guid: message.guid, derived: message.guidDerived, outcome: .accepted,
                     intent: classification.intent, index: results.count))

@@ -5,6 +5,9 @@ import SMSCore
 public struct ServeConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
+    /// The admin listener (`/metrics`, `/readyz`): loopback by default; nil: none.
+    public var adminHost = "127.0.0.1"
+    public var adminPort: Int? = 9090
     public var redis: RedisConfiguration
     public var keyPrefix = "smshook"
     public var instanceID: String
@@ -46,6 +49,15 @@ public struct ServeConfiguration: Sendable {
         self.init(redis: redis, instanceID: env["SMSHOOK_INSTANCE_ID"] ?? defaultInstanceID, replies: replies)
         self.host = env["SMSHOOK_HOST"] ?? self.host
         self.port = try reader.int("SMSHOOK_PORT", default: self.port, range: 0...65535)
+        self.adminHost = reader.string("SMSHOOK_ADMIN_HOST", default: self.adminHost)
+        if env["SMSHOOK_ADMIN_PORT"] == "off" {
+            self.adminPort = nil
+        } else {
+            self.adminPort = try reader.int("SMSHOOK_ADMIN_PORT", default: 9090, range: 0...65535)
+        }
+        if let admin = self.adminPort, admin == self.port, admin != 0 {
+            throw ConfigurationError(variable: "SMSHOOK_ADMIN_PORT", message: "must differ from SMSHOOK_PORT (\(self.port))")
+        }
         self.keyPrefix = env["SMSHOOK_KEY_PREFIX"] ?? self.keyPrefix
         guard !self.keyPrefix.isEmpty, !self.keyPrefix.contains(" ") else {
             throw ConfigurationError(variable: "SMSHOOK_KEY_PREFIX", message: "must be non-empty, without spaces")
@@ -57,6 +69,12 @@ public struct ServeConfiguration: Sendable {
         self.script.auditMaxLength = try reader.int("SMSHOOK_AUDIT_MAXLEN", default: self.script.auditMaxLength, range: 1...1_000_000_000)
         self.script.rejectedMaxLength = try reader.int("SMSHOOK_REJECTED_MAXLEN", default: self.script.rejectedMaxLength, range: 1...1_000_000_000)
         self.auth = try RouteAuth(environment: env)
+        if let tolerance = self.auth.all.first?.auth.toleranceSeconds, tolerance >= self.script.dedupTTLSeconds {
+            throw ConfigurationError(
+                variable: "SMSHOOK_SIGNATURE_TOLERANCE",
+                message: "\(tolerance) s must be shorter than SMSHOOK_DEDUP_TTL (\(self.script.dedupTTLSeconds) s): "
+                    + "a signed request replayed inside the tolerance must still be caught as a duplicate")
+        }
         self.bodyTimeout = .milliseconds(try reader.int("SMSHOOK_BODY_TIMEOUT_MS", default: 10_000, range: 100...600_000))
         self.minReplicasAck = try reader.int("REDIS_MIN_REPLICAS_ACK", default: 0, range: 0...16)
         self.replicaAckTimeout = .milliseconds(try reader.int("REDIS_REPLICA_ACK_TIMEOUT_MS", default: 1000, range: 1...60_000))

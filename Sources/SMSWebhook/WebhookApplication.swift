@@ -2,21 +2,29 @@ import Hummingbird
 import NIOCore
 import Logging
 import RedisClient
+import ServiceLifecycle
 
 /// Builds the `serve` application: routes, the Redis client as a service (closed on shutdown), the script preloaded.
 public enum WebhookApplication {
-    /// - Parameter metrics: renders `GET /metrics` (Prometheus text); no route when nil.
+    /// The public application; the admin listener runs beside it as one of its services when
+    /// `configuration.adminPort` is set.
+    /// - Parameter metrics: renders `GET /metrics` (Prometheus text) on the admin listener; no route when nil.
     public static func make(
         configuration: ServeConfiguration, redis: RedisClient, logger: Logger,
         metrics: (@Sendable () async -> String)? = nil
     ) -> some ApplicationProtocol {
+        let routes = WebhookRoutes(configuration: configuration, redis: redis)
         let router = Router()
-        WebhookRoutes(configuration: configuration, redis: redis).add(to: router, metrics: metrics)
+        routes.add(to: router)
+        var services: [any Service] = [redis]
+        if let adminPort = configuration.adminPort {
+            services.append(self.admin(routes: routes, host: configuration.adminHost, port: adminPort, logger: logger, metrics: metrics))
+        }
         var app = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: Self.timeAmount(configuration.bodyTimeout * 2))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "smshook"),
-            services: [redis],
+            services: services,
             logger: logger
         )
         app.beforeServerStarts {
@@ -37,9 +45,35 @@ public enum WebhookApplication {
             logger.info("smshook serve starting", metadata: [
                 "redis.url": "\(configuration.redis.redactedURL)", "instance": "\(configuration.instanceID)",
                 "address": "\(configuration.host):\(configuration.port)",
+                "admin": "\(configuration.adminPort.map { "\(configuration.adminHost):\($0)" } ?? "off")",
             ])
         }
         return app
+    }
+
+    /// The admin listener alone: `/healthz`, `/readyz`, `/metrics`. Never on the public port.
+    public static func admin(
+        configuration: ServeConfiguration, redis: RedisClient, logger: Logger, port: Int? = nil,
+        metrics: (@Sendable () async -> String)? = nil
+    ) -> some ApplicationProtocol {
+        let routes = WebhookRoutes(configuration: configuration, redis: redis)
+        return self.admin(
+            routes: routes, host: configuration.adminHost, port: port ?? configuration.adminPort ?? 0, logger: logger,
+            metrics: metrics)
+    }
+
+    static func admin(
+        routes: WebhookRoutes, host: String, port: Int, logger: Logger, metrics: (@Sendable () async -> String)?
+    ) -> Application<RouterResponder<BasicRequestContext>> {
+        let router = Router()
+        routes.addAdmin(to: router, metrics: metrics)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "smshook-admin"),
+            onServerRunning: { channel in
+                logger.info("admin listener running", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
+            },
+            logger: logger)
     }
 
     static func timeAmount(_ d: Duration) -> TimeAmount {

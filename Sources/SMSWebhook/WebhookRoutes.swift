@@ -21,20 +21,31 @@ public struct WebhookRoutes: Sendable {
         self.ingest.replicaAckTimeout = configuration.replicaAckTimeout
     }
 
-    public func add(to router: Router<some RequestContext>, metrics: (@Sendable () async -> String)? = nil) {
+    /// The public port: the webhook routes and `/healthz`, nothing else.
+    public func add(to router: Router<some RequestContext>) {
         router.add(middleware: RequestMetricsMiddleware())
         router.add(middleware: JSONErrorMiddleware())
-        if let metrics {
-            router.get("/metrics") { _, _ in PrometheusResponse.make(await metrics()) }
-        }
-        router.get("/healthz") { _, _ in
-            JSONResponse.ok("{\"status\":\"ok\",\"instance\":\(JSONValue.string(self.configuration.instanceID).json)}")
-        }
-        router.get("/readyz") { _, context in await self.readiness(logger: context.logger) }
+        self.addHealth(to: router)
         router.post("/api/webhook/sms-received") { request, context in
             await self.legacyWebhook(request, logger: context.logger)
         }
         self.addProviderRoutes(to: router)
+    }
+
+    /// The admin listener (loopback by default): `/healthz`, `/readyz` and, when given, `/metrics`.
+    public func addAdmin(to router: Router<some RequestContext>, metrics: (@Sendable () async -> String)? = nil) {
+        router.add(middleware: JSONErrorMiddleware())
+        self.addHealth(to: router)
+        router.get("/readyz") { _, context in await self.readiness(logger: context.logger) }
+        if let metrics {
+            router.get("/metrics") { _, _ in PrometheusResponse.make(await metrics()) }
+        }
+    }
+
+    private func addHealth(to router: Router<some RequestContext>) {
+        router.get("/healthz") { _, _ in
+            JSONResponse.ok("{\"status\":\"ok\",\"instance\":\(JSONValue.string(self.configuration.instanceID).json)}")
+        }
     }
 
     /// `POST /api/webhook/sms-received`: SMSMobileAPI's legacy single or batch format.

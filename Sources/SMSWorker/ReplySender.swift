@@ -54,6 +54,8 @@ extension HTTPSender {
         let p = configuration.providerSettings
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: .milliseconds(Int64(p.connectTimeoutMS)), read: .milliseconds(Int64(p.requestTimeoutMS)))
+        // A redirect must not carry an api key or a Basic auth header to another host: a 3xx is an answer, not followed.
+        httpConfiguration.redirectConfiguration = .disallow
         let timeout = TimeAmount.milliseconds(Int64(p.requestTimeoutMS))
         switch configuration.provider {
         case .console:

@@ -110,6 +110,19 @@ public struct WorkerConfiguration: Sendable {
             p.httpURL = try r.required("HTTP_PROVIDER_URL", for: "SMSHOOK_PROVIDER=http")
             p.httpSecret = try r.required("HTTP_PROVIDER_SECRET", for: "SMSHOOK_PROVIDER=http")
         }
+        // Credentials travel in these requests: https only, unless a test or a lab says otherwise explicitly.
+        if env["SMSHOOK_ALLOW_INSECURE_PROVIDER"] != "1" {
+            let urls: [(String, String)] = switch provider {
+            case .console: []
+            case .smsmobileapi: [("SMSMOBILEAPI_BASE_URL", p.smsMobileAPIBaseURL)]
+            case .twilio: [("TWILIO_BASE_URL", p.twilioBaseURL)]
+            case .http: [("HTTP_PROVIDER_URL", p.httpURL)]
+            }
+            for (variable, url) in urls where !url.lowercased().hasPrefix("https://") {
+                throw ConfigurationError(
+                    variable: variable, message: "must be an https:// URL (set SMSHOOK_ALLOW_INSECURE_PROVIDER=1 for a local test provider)")
+            }
+        }
         self.providerSettings = p
     }
 }

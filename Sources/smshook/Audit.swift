@@ -28,7 +28,7 @@ struct Audit: AsyncParsableCommand {
                 var fields: [(String, String)] = []
                 for i in stride(from: 0, to: raw.count - 1, by: 2) { fields.append((raw[i].string ?? "", raw[i + 1].string ?? "")) }
                 let entry = AuditEntry(id: id, fields: fields)
-                if let number, entry.number != number { continue }
+                if let number, !entry.concerns(number) { continue }
                 entries.append(entry)
                 if entries.count == self.count { break }
             }
@@ -51,8 +51,9 @@ struct Audit: AsyncParsableCommand {
 enum RedisFromEnvironment {
     static func client() throws -> RedisClient {
         let env = ProcessInfo.processInfo.environment
-        var configuration = try RedisConfiguration(url: env["REDIS_URL"] ?? "redis://127.0.0.1:6379")
-        configuration.connectTimeout = .seconds(2)
+        // The same reader as serve and worker: REDIS_URL, Sentinel, timeouts.
+        var configuration = try RedisConfiguration(environment: env)
+        if env["REDIS_CONNECT_TIMEOUT_MS"] == nil { configuration.connectTimeout = .seconds(2) }
         var logger = Logger(label: "smshook.cli")
         logger.logLevel = .error
         return RedisClient(configuration: configuration, logger: logger)

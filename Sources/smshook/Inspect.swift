@@ -105,24 +105,49 @@ struct OptOut: AsyncParsableCommand {
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Opt a number out.")
+        static let configuration = CommandConfiguration(abstract: "Opt a number out (recorded in the audit stream).")
         @Argument var number: String
         func run() async throws {
-            let redis = try RedisFromEnvironment.client()
-            defer { Task { await redis.shutdown() } }
-            let n = try await redis.send("SADD", RedisArgument(RedisFromEnvironment.keys.optOut), RedisArgument(self.number)).int ?? 0
-            print(n == 1 ? "added \(self.number)" : "\(self.number) was already opted out")
+            let added = try await OptOut.change(self.number, add: true)
+            print(added.changed ? "added \(added.subscriber)" : "\(added.subscriber) was already opted out")
         }
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Opt a number back in.")
+        static let configuration = CommandConfiguration(abstract: "Opt a number back in (recorded in the audit stream).")
         @Argument var number: String
         func run() async throws {
-            let redis = try RedisFromEnvironment.client()
-            defer { Task { await redis.shutdown() } }
-            let n = try await redis.send("SREM", RedisArgument(RedisFromEnvironment.keys.optOut), RedisArgument(self.number)).int ?? 0
-            print(n == 1 ? "removed \(self.number)" : "\(self.number) was not opted out")
+            let removed = try await OptOut.change(self.number, add: false)
+            print(removed.changed ? "removed \(removed.subscriber)" : "\(removed.subscriber) was not opted out")
         }
+    }
+
+    /// SADD or SREM of the number as a subscriber key (normalised as the service does), and an audit entry
+    /// saying who did it and when, in one transaction.
+    static func change(_ number: String, add: Bool) async throws -> (subscriber: String, changed: Bool) {
+        let env = ProcessInfo.processInfo.environment
+        let countryCode = (try? ReplyConfig.load(path: env["SMSHOOK_CONFIG"]).0)?.defaultCountryCode
+        let subscriber = PhoneNumber.subscriber(number.trimmingWhitespace(), defaultCountryCode: countryCode)
+        let keys = RedisFromEnvironment.keys
+        let who = (env["SUDO_USER"] ?? env["USER"] ?? env["LOGNAME"] ?? "uid \(getuid())") + "@" + ProcessInfo.processInfo.hostName
+        let action = add ? "add" : "remove"
+        let record = JSONValue.object([
+            ("action", .string(action)), ("number", .string(number)), ("subscriber", .string(subscriber)),
+            ("by", .string(who)), ("via", .string("smshook optout")), ("at", .string(Timestamp.now())),
+        ]).json
+        let redis = try RedisFromEnvironment.client()
+        defer { Task { await redis.shutdown() } }
+        let replies = try await redis.pipeline([
+            RedisCommand("MULTI"),
+            RedisCommand(add ? "SADD" : "SREM", RedisArgument(keys.optOut), RedisArgument(subscriber)),
+            RedisCommand(
+                "XADD", RedisArgument(keys.audit), "MAXLEN", "~", "1000000", "*", "event", "optout_change",
+                "decision", RedisArgument(action), "data", RedisArgument(record)),
+            RedisCommand("EXEC"),
+        ])
+        guard let results = try replies[3].orThrow().array, results.count == 2 else {
+            throw ValidationError("the opt-out change was not applied: \(replies.map { "\($0)" })")
+        }
+        return (subscriber, try results[0].orThrow().int == 1)
     }
 }

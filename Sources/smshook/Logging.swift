@@ -56,8 +56,13 @@ struct TextLogHandler: LineLogHandler {
 
     func log(event: LogEvent) {
         var line = "\(Timestamp.now()) \(event.level) \(self.label):"
-        for (key, value) in self.metadata(of: event).sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
-        line += " [\(event.source)] \(event.message)\n"
+        // Everything but the time and level can come from outside: escaped, so that a line stays one line.
+        for (key, value) in self.metadata(of: event).sorted(by: { $0.key < $1.key }) {
+            line += " " + LogText.escape(key) + "=" + LogText.escape("\(value)")
+        }
+        line += " [\(event.source)] " + LogText.escape("\(event.message)")
+        if let error = event.error { line += " error=" + LogText.escape("\(error)") }
+        line += "\n"
         FileHandle.standardError.write(Data(line.utf8))
     }
 }

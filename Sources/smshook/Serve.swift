@@ -12,12 +12,14 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on (overrides SMSHOOK_HOST).") var host: String?
     @Option(help: "Port to listen on (overrides SMSHOOK_PORT).") var port: Int?
+    @Option(help: "Port of the admin listener: /metrics, /readyz (overrides SMSHOOK_ADMIN_PORT; 'off': none).") var adminPort: String?
 
     func run() async throws {
         let logger = Logging.make(label: "smshook.serve")
         var environment = ProcessInfo.processInfo.environment
         if let host { environment["SMSHOOK_HOST"] = host }
         if let port { environment["SMSHOOK_PORT"] = String(port) }
+        if let adminPort { environment["SMSHOOK_ADMIN_PORT"] = adminPort }
         let defaultID = "\(ProcessInfo.processInfo.hostName):\(environment["SMSHOOK_PORT"] ?? "8080")"
         let configuration: ServeConfiguration
         do {

@@ -38,6 +38,25 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        "redis://:hunter2secret@host:notaport", "redis://user:hunter2secret@host:70000", "http://:hunter2secret@x",
+        "redis://:hunter2secret@[::1", "unix://relative?password=hunter2secret", "redis://:hunter2secret@host:1/x",
+    ])
+    func errorsNeverShowThePassword(url: String) {
+        do {
+            _ = try RedisConfiguration(url: url)
+            Issue.record("accepted \(url)")
+        } catch {
+            #expect(!"\(error)".contains("hunter2secret"), "\(error)")
+            #expect("\(error)".contains("***"), "\(error)")
+        }
+        do {
+            _ = try RedisConfiguration(environment: ["REDIS_URL": url])
+        } catch {
+            #expect(!"\(error)".contains("hunter2secret"), "\(error)")
+        }
+    }
+
     @Test func encodesCommandsAsRESP() {
         let command = RedisCommand("SET", "k", RedisArgument(bytes: [0, 255]))
         #expect(command.encoded == Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n".utf8) + [0, 255, 13, 10])

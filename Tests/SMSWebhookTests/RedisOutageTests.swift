@@ -10,8 +10,9 @@ struct RedisOutageTests {
     @Test func redisDownGives503ThenRecoversWithoutRestart() async throws {
         let server = try RedisServer()
         let service = try TestService(redisURL: server.url, prefix: "outage")
+        try await service.admin.test(.live) { admin in
         try await service.app.test(.live) { client in
-            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await admin.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
             let (ok, _) = try await client.postWebhook(#"{"message":"yes","number":"+15550100","guid":"before"}"#)
             #expect(ok == .ok)
 
@@ -27,7 +28,7 @@ struct RedisOutageTests {
                     #expect(json["error"]?["code"] == .string("unavailable"))
                 }
             }
-            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable) }
+            try await admin.execute(uri: "/readyz", method: .get) { #expect($0.status == .serviceUnavailable) }
 
             try server.start()
             var status: HTTPResponse.Status = .serviceUnavailable
@@ -38,7 +39,8 @@ struct RedisOutageTests {
             }
             #expect(status == .ok)
             #expect(ContinuousClock.now - started < .seconds(2))
-            try await client.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+            try await admin.execute(uri: "/readyz", method: .get) { #expect($0.status == .ok) }
+        }
         }
         // the server restarted empty (no persistence here): only the retried message is stored
         #expect(try await service.check.send("EXISTS", "outage:dedup:during-0") == .integer(1))

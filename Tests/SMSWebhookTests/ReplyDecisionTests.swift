@@ -93,4 +93,21 @@ struct ReplyDecisionTests {
         #expect(try await queuedJobs().isEmpty)
         await self.service.check.shutdown()
     }
+
+    @Test func aStopFromOneSpellingSilencesEverySpellingOfTheNumber() async throws {
+        // "+1 (555) 010-0000" and "+15550100000" are one subscriber: STOP from one, no reply to the other
+        #expect(try await self.conversation("+1 (555) 010-0000", ["STOP"], guid: "sp") == ["queued"])
+        #expect(try await self.service.check.send("SISMEMBER", RedisArgument(self.service.keys.optOut), "+15550100000") == .integer(1))
+        #expect(try await self.conversation("+15550100000", ["no"], guid: "sq") == ["suppressed_optout"])
+        #expect(try await self.conversation("+1 555.010.0000", ["help"], guid: "sr") == ["suppressed_optout"])
+        let jobs = try await queuedJobs()
+        #expect(jobs.map(\.to) == ["+15550100000"], "the one confirmation goes to the E.164 number")
+        // the audit record keeps the number as received, with the subscriber key beside it
+        let audit = try await self.service.check.send("XRANGE", RedisArgument(self.service.keys.audit), "-", "+").array ?? []
+        let first = try #require(audit.first?.array?[1].array?.last?.bytes)
+        let record = try JSONParser.parse(first)
+        #expect(record["number"] == .string("+1 (555) 010-0000"))
+        #expect(record["subscriber"] == .string("+15550100000"))
+        await self.service.check.shutdown()
+    }
 }

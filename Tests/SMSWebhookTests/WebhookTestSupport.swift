@@ -23,6 +23,7 @@ struct TestService {
         let replies = try ReplyConfig.load(path: RepoFile.path("config/smshook.yaml")).0
         var configuration = ServeConfiguration(redis: redisConfiguration, instanceID: instance, replies: replies)
         configuration.port = 0
+        configuration.adminPort = nil
         configuration.keyPrefix = prefix
         configuration.auth = .none
         configure(&configuration)
@@ -40,6 +41,14 @@ struct TestService {
         logger.logLevel = .warning
         let redis = RedisClient(configuration: self.redisConfiguration, logger: logger)
         return WebhookApplication.make(configuration: self.configuration, redis: redis, logger: logger)
+    }
+
+    /// The admin listener alone (`/readyz`, `/metrics`), with its own Redis client.
+    var admin: some ApplicationProtocol {
+        var logger = Logger(label: "test.admin")
+        logger.logLevel = .warning
+        let redis = RedisClient(configuration: self.redisConfiguration, logger: logger)
+        return WebhookApplication.admin(configuration: self.configuration, redis: redis, logger: logger, port: 0) { "metrics\n" }
     }
 }
 

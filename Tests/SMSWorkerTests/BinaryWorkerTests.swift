@@ -18,7 +18,7 @@ struct BinaryWorkerTests {
         process.arguments = ["worker"]
         process.environment = [
             "REDIS_URL": TestRedis.url, "SMSHOOK_KEY_PREFIX": prefix, "SMSHOOK_PROVIDER": "http",
-            "HTTP_PROVIDER_URL": base + "/hook", "HTTP_PROVIDER_SECRET": "s", "WORKER_CONCURRENCY": String(concurrency),
+            "HTTP_PROVIDER_URL": base + "/hook", "HTTP_PROVIDER_SECRET": "s", "SMSHOOK_ALLOW_INSECURE_PROVIDER": "1", "WORKER_CONCURRENCY": String(concurrency),
             "WORKER_HEARTBEAT_TTL": "1", "WORKER_HEARTBEAT_INTERVAL": "0.25", "WORKER_REAP_INTERVAL": "0.25",
             "WORKER_BLOCK_SECONDS": "0.2", "WORKER_DRAIN_SECONDS": String(drain), "LOG_LEVEL": "error",
         ]

@@ -100,7 +100,7 @@ class Sentinel:
 
 def serve(procs, binary, redis_env, prefix, env=None):
     port = free_port()
-    procs.start([binary, "serve", "--port", str(port)],
+    procs.start([binary, "serve", "--port", str(port), "--admin-port", str(free_port())],
                 env={**redis_env, "SMSHOOK_KEY_PREFIX": prefix, "SMSHOOK_AUTH": "none", "LOG_LEVEL": "error",
                      "SMSHOOK_CONFIG": os.path.join(ROOT, "config/smshook.yaml"), **(env or {})},
                 log=f"serve-{port}.log")
@@ -111,7 +111,7 @@ def serve(procs, binary, redis_env, prefix, env=None):
 def worker(procs, binary, redis_url, prefix, sink_url, env=None):
     return procs.start([binary, "worker"],
                        env={"REDIS_URL": redis_url, "SMSHOOK_KEY_PREFIX": prefix, "SMSHOOK_PROVIDER": "http",
-                            "HTTP_PROVIDER_URL": sink_url, "HTTP_PROVIDER_SECRET": "chaos", "LOG_LEVEL": "error",
+                            "HTTP_PROVIDER_URL": sink_url, "HTTP_PROVIDER_SECRET": "chaos", "SMSHOOK_ALLOW_INSECURE_PROVIDER": "1", "LOG_LEVEL": "error",
                             "WORKER_HEARTBEAT_TTL": "2", "WORKER_HEARTBEAT_INTERVAL": "0.5",
                             "WORKER_REAP_INTERVAL": "0.5", "WORKER_BLOCK_SECONDS": "0.2", **(env or {})},
                        log="workers.log")

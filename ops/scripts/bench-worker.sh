@@ -26,7 +26,7 @@ if [ "$provider" = http ]; then
     python3 "$here/http-sink.py" "$sink_port" &
     pids+=($!)
     sleep 0.5
-    env+=(HTTP_PROVIDER_URL="http://127.0.0.1:$sink_port/hook" HTTP_PROVIDER_SECRET=bench)
+    env+=(HTTP_PROVIDER_URL="http://127.0.0.1:$sink_port/hook" HTTP_PROVIDER_SECRET=bench SMSHOOK_ALLOW_INSECURE_PROVIDER=1)
 fi
 start=$(date +%s.%N)
 env "${env[@]}" "$bin" worker >/dev/null &

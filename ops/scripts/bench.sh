@@ -19,12 +19,12 @@ redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save "" --appendonl
 redis=$!
 pids+=($redis)
 for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
-sport=$("$here/free-port.sh")
-REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$sport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
+sport=$("$here/free-port.sh"); aport=$("$here/free-port.sh")
+REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$sport SMSHOOK_ADMIN_PORT=$aport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
     SMSHOOK_CONFIG="$root/config/smshook.yaml" LOG_LEVEL=error "$bin" serve >"$dir/serve.log" 2>&1 &
 server=$!
 pids+=($server)
-for _ in $(seq 200); do curl -sf "localhost:$sport/readyz" >/dev/null && break; sleep 0.05; done
+for _ in $(seq 200); do curl -sf "localhost:$aport/readyz" >/dev/null && break; sleep 0.05; done
 url="http://127.0.0.1:$sport"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/${1:-$server}/stat"; }
@@ -64,6 +64,7 @@ lua="$root/ops/bench/ingest.lua"
 for r in $(seq "$rounds"); do
     echo "round $r"
     PATH_SUFFIX=/healthz run bare 0
+    run refused 0 -s "$root/ops/bench/refused.lua"
     RUN="r$r-s" MODE=single run single 1 -s "$lua"
     RUN="r$r-d" MODE=dup run dup30 1 -s "$lua"
 done
@@ -78,8 +79,8 @@ ratio() { # median over rounds of (single / bare) computed within each round
     paste <(awk '$1 == "single" {print $2}' "$dir/results") <(awk '$1 == "bare" {print $2}' "$dir/results") |
         awk '{print $1 / $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
 }
-cpuratio() {
-    paste <(awk '$1 == "single" {print $6}' "$dir/results") <(awk '$1 == "bare" {print $6}' "$dir/results") |
+cpuratio() { # median over rounds of (${1:-single} CPU per request / bare CPU per request) within each round
+    paste <(awk -v n="${1:-single}" '$1 == n {print $6}' "$dir/results") <(awk '$1 == "bare" {print $6}' "$dir/results") |
         awk '{print $1 / $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
 }
 echo "worker drain"
@@ -103,6 +104,7 @@ summary=$(cat <<TXT
 | single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req (Redis: $(med single 9) µs/req) |
 | **ingest / bare** (requests/s, same round) | **$(ratio)** |
 | **ingest CPU / bare CPU** per request | **$(cpuratio)** |
+| unsigned requests refused with 401 (wrong token) | $(med refused 2) req/s, p99 $(med refused 5) ms, $(med refused 6) µs CPU/req, **$(cpuratio refused)× the bare route's CPU** (limit 2) |
 | batch of 10 | $(med batch10 2) req/s = $(med batch10 3) msg/s, p99 $(med batch10 5) ms |
 | batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms, CPU per message: server $(awk -v c="$(med batch100 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
 | 30% duplicates | $(med dup30 2) req/s, p99 $(med dup30 5) ms |

@@ -28,6 +28,7 @@ cleanup() {
 trap cleanup EXIT
 
 nport=$("$here/free-port.sh"); s1=$("$here/free-port.sh"); s2=$("$here/free-port.sh"); fport=$("$here/free-port.sh")
+a1=$("$here/free-port.sh"); a2=$("$here/free-port.sh")
 wbase=$((3000 + RANDOM % 3000))
 prefix="e2e$RANDOM"
 python3 "$here/fake-smsmobileapi.py" "$fport" e2e-key "$dir/sent.jsonl" &
@@ -41,15 +42,21 @@ check "nginx -t on the shipped config" nginx -t -q -p "$dir/nginx" -c "$dir/ngin
 nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 
+# serve and workers run as the shipped ACL user (ops/redis/redis.conf): its command list must be complete
+acl=$(grep '^user smshook ' "$root/ops/redis/redis.conf" | sed -e 's/^user smshook //' -e 's/>CHANGE-ME-SMSHOOK/>e2e-acl-pw/' -e "s/~smshook:\*/~$prefix:*/")
+read -ra aclargs <<<"$acl"
+check "the shipped ACL user is accepted by redis-server" redis-cli -u "$REDIS_URL" ACL SETUSER smshook reset "${aclargs[@]}"
+export REDIS_URL="redis://smshook:e2e-acl-pw@${REDIS_URL#redis://}"
 export SMSHOOK_BIN="$bin" SMSHOOK_LOG_DIR="$dir/logs" SMSHOOK_SERVE_PORT_1=$s1 SMSHOOK_SERVE_PORT_2=$s2
+export SMSHOOK_ADMIN_PORT_1=$a1 SMSHOOK_ADMIN_PORT_2=$a2
 export SMSHOOK_KEY_PREFIX=$prefix SMSHOOK_AUTH=none SMSHOOK_CONFIG="$root/config/smshook.yaml"
-export SMSHOOK_PROVIDER=smsmobileapi SMSMOBILEAPI_BASE_URL="http://127.0.0.1:$fport" SMSMOBILEAPI_KEY=e2e-key
+export SMSHOOK_PROVIDER=smsmobileapi SMSMOBILEAPI_BASE_URL="http://127.0.0.1:$fport" SMSMOBILEAPI_KEY=e2e-key SMSHOOK_ALLOW_INSECURE_PROVIDER=1
 export WORKER_HEARTBEAT_TTL=2 WORKER_HEARTBEAT_INTERVAL=0.5 WORKER_REAP_INTERVAL=0.5 LOG_LEVEL=info
 supervisord -c "$dir/supervisord.conf" >"$dir/logs/supervisord.out" 2>&1 &
 pids+=($!)
 url="http://127.0.0.1:$nport/api/webhook/sms-received"
 for _ in $(seq 300); do
-    curl -sf "http://127.0.0.1:$s1/readyz" >/dev/null && curl -sf "http://127.0.0.1:$s2/readyz" >/dev/null && break
+    curl -sf "http://127.0.0.1:$a1/readyz" >/dev/null && curl -sf "http://127.0.0.1:$a2/readyz" >/dev/null && break
     sleep 0.1
 done
 post() { curl -s "$1" -H 'Content-Type: application/json' -d "$2"; }
@@ -92,9 +99,13 @@ done
 check "all $expected replies reached the fake provider (got $got)" [ "$got" -ge "$expected" ]
 check "every request to the fake provider was well-formed" [ ! -s "$dir/sent.jsonl.bad" ]
 check "reply text is the template" grep -q '"message": "Thanks! We got your YES."' "$dir/sent.jsonl"
-metrics=$(curl -s "http://127.0.0.1:$s1/metrics")
+metrics=$(curl -s "http://127.0.0.1:$a1/metrics")
 check "serve /metrics counts messages" grep -q 'smshook_messages_total{outcome="accepted"' <<<"$metrics"
 wm=$(curl -s "http://127.0.0.1:${wbase}1/metrics")
 check "worker /metrics counts sent jobs" grep -q 'smshook_jobs_total{provider="smsmobileapi",outcome="sent"}' <<<"$wm"
+check "/metrics is not on the public port" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$s1/metrics")" = 404 ]
+check "nginx serves the webhook routes only" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$nport/metrics")" = 404 ]
+check "nginx logs no query string (?token=)" sh -c "curl -s -o /dev/null 'http://127.0.0.1:$nport/healthz?token=e2e-secret-token'; sleep 0.2; ! grep -q e2e-secret-token '$dir/nginx/logs/access.log' && grep -q 'GET /healthz ' '$dir/nginx/logs/access.log'"
+check "no command was refused by the ACL (NOPERM) in any log" sh -c "! grep -l NOPERM '$dir'/logs/*.log"
 echo "e2e: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
