@@ -4,7 +4,9 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)/smshook
 
-.PHONY: all deps build build-release run test chaos fuzz eval bench bench-redis clean
+.PHONY: all deps build build-release run test chaos fuzz eval bench bench-redis install uninstall clean
+PREFIX ?= /usr/local
+export PREFIX DESTDIR
 
 all: build
 
@@ -54,6 +56,17 @@ bench: deps
 bench-redis: deps
 	$(SWIFT) build -c release --product smshook-bench $(SWIFT_FLAGS)
 	ops/scripts/bench-redis.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook-bench"
+
+## The release binary (static Swift runtime) to $(PREFIX)/bin, user smshook, /etc/smshook/smshook.{yaml,env}
+## (0640, kept when present), systemd units. DESTDIR=/stage installs into a staging tree. INSTALL_BIN=path skips the build.
+install: deps
+	@if [ -n "$(INSTALL_BIN)" ]; then ops/scripts/install.sh "$(INSTALL_BIN)"; else \
+		$(SWIFT) build -c release --product smshook --static-swift-stdlib $(SWIFT_FLAGS) && \
+		ops/scripts/install.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook"; fi
+
+## Removes the binary and the units; keeps /etc/smshook, the user and the data.
+uninstall:
+	ops/scripts/uninstall.sh
 
 clean:
 	rm -rf .build

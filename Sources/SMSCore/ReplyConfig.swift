@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Yams
 
@@ -73,11 +74,24 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
 
     /// Loads from `path`, or from the first of `./config/smshook.yaml`, `/etc/smshook/smshook.yaml` that exists.
     public static func load(path: String?) throws -> (ReplyConfig, String) {
+        let file = try self.loadFile(path: path)
+        return (file.config, file.path)
+    }
+
+    /// A config file as loaded: where from, and the SHA-256 of its text (so instances can be compared).
+    public struct File: Sendable {
+        public let config: ReplyConfig
+        public let path: String
+        public let sha256: String
+    }
+
+    public static func loadFile(path: String?) throws -> File {
         let candidates = path.map { [$0] } ?? ["config/smshook.yaml", "/etc/smshook/smshook.yaml"]
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate) {
             let text = try String(contentsOfFile: candidate, encoding: .utf8)
             do {
-                return (try self.parse(text), candidate)
+                let hash = SHA256.hash(data: Array(text.utf8)).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+                return File(config: try self.parse(text), path: candidate, sha256: hash)
             } catch let error as ReplyConfigError {
                 throw ReplyConfigError(message: "\(candidate): \(error.message)")
             }

@@ -9,25 +9,20 @@ public struct IngestService: Sendable {
     let redis: RedisClient
     let keys: RedisKeys
     let settings: IngestScript.Settings
-    let classifier: Classifier
-    let policy: ReplyPolicy
+    /// Classifier, templates and loop guard: read once per call, replaced whole on a config reload.
+    let rules: ReplyRules
     let instance: String
     /// Replicas that must acknowledge the writes before an answer (0 = none), and how long to wait for them.
     var minReplicasAck = 0
     var replicaAckTimeout: Duration = .seconds(1)
 
     public init(
-        redis: RedisClient, keys: RedisKeys, settings: IngestScript.Settings, classifier: Classifier,
-        policy: ReplyPolicy, instance: String
+        redis: RedisClient, keys: RedisKeys, settings: IngestScript.Settings, rules: ReplyRules, instance: String
     ) {
         self.redis = redis
         self.keys = keys
-        var settings = settings
-        settings.maxRepliesPerWindow = policy.maxRepliesPerWindow
-        settings.replyWindowSeconds = policy.windowSeconds
         self.settings = settings
-        self.classifier = classifier
-        self.policy = policy
+        self.rules = rules
         self.instance = instance
     }
 
@@ -37,6 +32,10 @@ public struct IngestService: Sendable {
         let started = ContinuousClock.now
         defer { WebhookMetrics.ingestDuration.record(duration: ContinuousClock.now - started) }
         let now = Timestamp.now()
+        let rules = self.rules.current
+        var settings = self.settings
+        settings.maxRepliesPerWindow = rules.policy.maxRepliesPerWindow
+        settings.replyWindowSeconds = rules.policy.windowSeconds
         var entries: [IngestScript.Entry] = []
         entries.reserveCapacity(decoded.items.count)
         var rejected: [String] = []
@@ -45,11 +44,11 @@ public struct IngestService: Sendable {
         for item in decoded.items {
             switch item {
             case .accepted(let message):
-                let classification = self.classifier.classify(message.message)
-                let subscriber = message.number.map(self.policy.subscriber)
+                let classification = rules.classifier.classify(message.message)
+                let subscriber = message.number.map(rules.policy.subscriber)
                 var job: ReplyJob?
                 var reason: String?
-                switch self.policy.decide(message, classification: classification) {
+                switch rules.policy.decide(message, classification: classification) {
                 case .reply(let body):
                     job = ReplyJob(
                         id: JobID.make(), to: subscriber ?? "", body: body, inReplyTo: message.guid,
@@ -73,7 +72,7 @@ public struct IngestService: Sendable {
                 ])
             }
         }
-        let stored = try await self.store(entries: entries, rejected: rejected, logger: logger)
+        let stored = try await self.store(entries: entries, rejected: rejected, settings: settings, logger: logger)
         var next = 0
         for i in results.indices where results[i].outcome == .accepted {
             if stored[next] == "duplicate" { results[i].outcome = .duplicate } else { results[i].reply = stored[next] }
@@ -106,11 +105,13 @@ public struct IngestService: Sendable {
     }
 
     /// Runs the ingest script; returns, per entry, `duplicate` or the reply decision.
-    private func store(entries: [IngestScript.Entry], rejected: [String], logger: Logger) async throws(PayloadError)
+    private func store(
+        entries: [IngestScript.Entry], rejected: [String], settings: IngestScript.Settings, logger: Logger
+    ) async throws(PayloadError)
         -> [String]
     {
         if entries.isEmpty && rejected.isEmpty { return [] }
-        let call = Self.call(entries: entries, rejected: rejected, keys: self.keys, settings: self.settings)
+        let call = Self.call(entries: entries, rejected: rejected, keys: self.keys, settings: settings)
         let reply: RedisReply
         do {
             if self.minReplicasAck > 0 {

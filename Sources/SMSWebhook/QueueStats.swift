@@ -19,6 +19,8 @@ public struct QueueStats: Sendable {
     public var auditLength = 0
     public var rejectedLength = 0
     public var optOuts = 0
+    /// Seconds since the oldest queued job was created (the list's tail); 0 when the queue is empty.
+    public var oldestJobAge: Double = 0
     public var workers: [WorkerState] = []
 
     public var processing: Int { self.workers.reduce(0) { $0 + $1.processing } }
@@ -34,6 +36,7 @@ public struct QueueStats: Sendable {
             RedisCommand("XLEN", RedisArgument(keys.rejected)),
             RedisCommand("SCARD", RedisArgument(keys.optOut)),
             RedisCommand("SMEMBERS", RedisArgument(keys.workers)),
+            RedisCommand("LINDEX", RedisArgument(keys.replies), "-1"),
         ]).map { try $0.orThrow() }
         var stats = QueueStats()
         stats.queued = Int(first[0].int ?? 0)
@@ -43,6 +46,7 @@ public struct QueueStats: Sendable {
         stats.auditLength = Int(first[4].int ?? 0)
         stats.rejectedLength = Int(first[5].int ?? 0)
         stats.optOuts = Int(first[6].int ?? 0)
+        stats.oldestJobAge = Self.age(of: first[8].bytes.flatMap { try? JSONParser.parse($0) }?["created_at"]?.stringValue)
         let ids = (first[7].array ?? []).compactMap(\.string).sorted()
         guard !ids.isEmpty else { return stats }
         var commands: [RedisCommand] = []
@@ -52,15 +56,17 @@ public struct QueueStats: Sendable {
         }
         let second = try await redis.pipeline(commands)
         for (i, id) in ids.enumerated() {
-            var age: Double?
-            if let text = second[2 * i + 1].bytes, let beat = try? JSONParser.parse(text), let at = beat["at"]?.stringValue,
-                let date = try? Date(at, strategy: .iso8601)
-            {
-                age = max(0, Date().timeIntervalSince(date))
-            }
+            let at = second[2 * i + 1].bytes.flatMap { try? JSONParser.parse($0) }?["at"]?.stringValue
+            let age = at == nil ? nil : Self.age(of: at)
             stats.workers.append(WorkerState(id: id, processing: Int(second[2 * i].int ?? 0), heartbeatAge: age))
         }
         return stats
+    }
+
+    /// Seconds since an ISO 8601 time; 0 when there is none or it cannot be read.
+    static func age(of time: String?) -> Double {
+        guard let time, let date = try? Date(time, strategy: .iso8601) else { return 0 }
+        return max(0, Date().timeIntervalSince(date))
     }
 
     /// Publishes the snapshot as gauges.
@@ -73,5 +79,7 @@ public struct QueueStats: Sendable {
         Gauge(label: "smshook_audit_entries").record(self.auditLength)
         Gauge(label: "smshook_optout_numbers").record(self.optOuts)
         Gauge(label: "smshook_workers").record(self.workers.count)
+        Gauge(label: "smshook_workers_alive").record(self.workers.filter { $0.heartbeatAge != nil }.count)
+        Gauge(label: "smshook_queue_oldest_seconds").record(self.oldestJobAge)
     }
 }

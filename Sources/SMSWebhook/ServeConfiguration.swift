@@ -7,7 +7,7 @@ public struct ServeConfiguration: Sendable {
     public var port = 8080
     /// The admin listener (`/metrics`, `/readyz`): loopback by default; nil: none.
     public var adminHost = "127.0.0.1"
-    public var adminPort: Int? = 9090
+    public var adminPort: Int? = 9464
     public var redis: RedisConfiguration
     public var keyPrefix = "smshook"
     public var instanceID: String
@@ -17,6 +17,9 @@ public struct ServeConfiguration: Sendable {
     public var retryAfterSeconds = 2
     /// Classifier vocabulary, reply templates, loop guard, own numbers (`SMSHOOK_CONFIG`).
     public var replies: ReplyConfig
+    /// Where `replies` was read from (reloaded from there on SIGHUP), and the SHA-256 of its text.
+    public var repliesPath: String?
+    public var repliesSHA256 = ""
     /// Longest time a client may take to send its body (408 after); the connection idle limit is twice this.
     public var bodyTimeout: Duration = .seconds(10)
     /// Replicas that must acknowledge each ingest before a 2xx (`WAIT`); 0 = do not wait.
@@ -40,20 +43,22 @@ public struct ServeConfiguration: Sendable {
             throw ConfigurationError(variable: "REDIS", message: error.message)
         }
         let reader = EnvironmentReader(env)
-        let replies: ReplyConfig
+        let replies: ReplyConfig.File
         do {
-            replies = try ReplyConfig.load(path: env["SMSHOOK_CONFIG"]).0
+            replies = try ReplyConfig.loadFile(path: env["SMSHOOK_CONFIG"])
         } catch {
             throw ConfigurationError(variable: "SMSHOOK_CONFIG", message: "\(error)")
         }
-        self.init(redis: redis, instanceID: env["SMSHOOK_INSTANCE_ID"] ?? defaultInstanceID, replies: replies)
+        self.init(redis: redis, instanceID: env["SMSHOOK_INSTANCE_ID"] ?? defaultInstanceID, replies: replies.config)
+        self.repliesPath = replies.path
+        self.repliesSHA256 = replies.sha256
         self.host = env["SMSHOOK_HOST"] ?? self.host
         self.port = try reader.int("SMSHOOK_PORT", default: self.port, range: 0...65535)
         self.adminHost = reader.string("SMSHOOK_ADMIN_HOST", default: self.adminHost)
         if env["SMSHOOK_ADMIN_PORT"] == "off" {
             self.adminPort = nil
         } else {
-            self.adminPort = try reader.int("SMSHOOK_ADMIN_PORT", default: 9090, range: 0...65535)
+            self.adminPort = try reader.int("SMSHOOK_ADMIN_PORT", default: 9464, range: 0...65535)
         }
         if let admin = self.adminPort, admin == self.port, admin != 0 {
             throw ConfigurationError(variable: "SMSHOOK_ADMIN_PORT", message: "must differ from SMSHOOK_PORT (\(self.port))")

@@ -13,10 +13,14 @@ public enum WebhookApplication {
         configuration: ServeConfiguration, redis: RedisClient, logger: Logger,
         metrics: (@Sendable () async -> String)? = nil
     ) -> some ApplicationProtocol {
-        let routes = WebhookRoutes(configuration: configuration, redis: redis)
+        let rules = ReplyRules(configuration.replies, sha256: configuration.repliesSHA256)
+        let routes = WebhookRoutes(configuration: configuration, redis: redis, rules: rules)
         let router = Router()
         routes.add(to: router)
         var services: [any Service] = [redis]
+        if let path = configuration.repliesPath {
+            services.append(ConfigReloader(rules: rules, path: path, logger: logger))
+        }
         if let adminPort = configuration.adminPort {
             services.append(self.admin(routes: routes, host: configuration.adminHost, port: adminPort, logger: logger, metrics: metrics))
         }

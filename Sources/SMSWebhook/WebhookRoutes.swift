@@ -10,13 +10,13 @@ public struct WebhookRoutes: Sendable {
     var ingest: IngestService
     let redis: RedisClient
 
-    public init(configuration: ServeConfiguration, redis: RedisClient) {
+    public init(configuration: ServeConfiguration, redis: RedisClient, rules: ReplyRules? = nil) {
         self.configuration = configuration
         self.redis = redis
         self.ingest = IngestService(
             redis: redis, keys: RedisKeys(prefix: configuration.keyPrefix), settings: configuration.script,
-            classifier: Classifier(config: configuration.replies.classifier),
-            policy: ReplyPolicy(config: configuration.replies), instance: configuration.instanceID)
+            rules: rules ?? ReplyRules(configuration.replies, sha256: configuration.repliesSHA256),
+            instance: configuration.instanceID)
         self.ingest.minReplicasAck = configuration.minReplicasAck
         self.ingest.replicaAckTimeout = configuration.replicaAckTimeout
     }

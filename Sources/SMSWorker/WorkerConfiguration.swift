@@ -80,6 +80,15 @@ public struct WorkerConfiguration: Sendable {
         self.sendRate = try r.double("SEND_RATE_PER_SECOND", default: 0, range: 0...100_000)
         self.sendBurst = try r.int("SEND_BURST", default: 1, range: 1...100_000)
         self.metricsPort = try r.int("WORKER_METRICS_PORT", default: 0, range: 0...65535)
+        if env["WORKER_METRICS_PORT"] == nil, env["WORKER_METRICS_PORT_BASE"] != nil {
+            // one base for every worker of a host: systemd's smshook-worker@N and supervisord's process N get base + N
+            let base = try r.int("WORKER_METRICS_PORT_BASE", default: 0, range: 1...65535)
+            let instance = try r.int("WORKER_INSTANCE", default: 0, range: 0...10_000)
+            guard base + instance <= 65535 else {
+                throw ConfigurationError(variable: "WORKER_INSTANCE", message: "WORKER_METRICS_PORT_BASE + \(instance) is over 65535")
+            }
+            self.metricsPort = base + instance
+        }
         self.metricsHost = r.string("WORKER_METRICS_HOST", default: self.metricsHost)
         let name = r.string("SMSHOOK_PROVIDER", default: "console")
         guard let provider = Provider(rawValue: name) else {

@@ -5,6 +5,7 @@ import RedisClient
 import SMSWebhook
 import SMSWorker
 import ServiceLifecycle
+import UnixSignals
 import Hummingbird
 
 struct WorkerCommand: AsyncParsableCommand {
@@ -30,6 +31,7 @@ struct WorkerCommand: AsyncParsableCommand {
             configuration: configuration, redis: redis, sender: HTTPSender.make(configuration), logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: redis), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+            .init(service: HangupLogger(logger: logger)),
         ]
         if configuration.metricsPort != 0 {
             let router = Router()
@@ -47,5 +49,17 @@ struct WorkerCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+/// SIGHUP (`systemctl reload`, supervisorctl signal HUP) must not end a worker: it reads nothing from smshook.yaml
+/// today (templates are applied by serve), so it says so and goes on.
+struct HangupLogger: Service {
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            self.logger.notice("SIGHUP: nothing to reload in the worker (reply rules are serve's; reload serve)")
+        }
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import RedisClient
 import SMSCore
 import TestSupport
 import Testing
@@ -18,6 +19,7 @@ struct BinaryServeTests {
         let port: Int
         let adminPort: Int
         let log: URL
+        let prefix = TestRedis.uniquePrefix("bin")
 
         init(extra: [String: String] = [:]) async throws {
             self.port = try freeLoopbackPort()
@@ -27,7 +29,7 @@ struct BinaryServeTests {
             self.process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["SMSHOOK_BIN"] ?? RepoFile.path(".build/debug/smshook"))
             self.process.arguments = ["serve"]
             self.process.environment = [
-                "REDIS_URL": TestRedis.url, "SMSHOOK_KEY_PREFIX": TestRedis.uniquePrefix("bin"),
+                "REDIS_URL": TestRedis.url, "SMSHOOK_KEY_PREFIX": self.prefix,
                 "SMSHOOK_PORT": String(self.port), "SMSHOOK_ADMIN_PORT": String(self.adminPort),
                 "SMSHOOK_CONFIG": RepoFile.path("config/smshook.yaml"),
                 "SMSHOOK_LEGACY_SECRETS": BinaryServeTests.legacySecret, "SMSHOOK_SMSMOBILEAPI_SECRETS": "v2-secret",
@@ -144,5 +146,53 @@ struct BinaryServeTests {
         let lines = try String(contentsOf: serve.log, encoding: .utf8).split(separator: "\n")
         #expect(lines.contains { $0.contains(#"yes\n2026-01-01T00:00:00Z error forged"#) }, "the message body is logged, escaped, at debug")
         #expect(!lines.contains { $0.hasPrefix(forged) }, "a line starts with the forged text")
+    }
+
+    @Test func sighupReloadsTheConfigAndKeepsTheOldOneWhenTheNewIsBroken() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("smshook-\(UUID().uuidString).yaml")
+        let original = try String(contentsOfFile: RepoFile.path("config/smshook.yaml"), encoding: .utf8)
+        try original.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let serve = try await Serve(extra: ["SMSHOOK_CONFIG": file.path, "SMSHOOK_LEGACY_AUTH": "none"])
+        defer { serve.stop() }
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestRedis.url), logger: .init(label: "test"))
+        let keys = RedisKeys(prefix: serve.prefix)
+        func replyTo(_ text: String, _ n: Int) async throws -> String? {
+            let body = JSONValue.object([("message", .string(text)), ("number", .string("+1555030000\(n)")), ("guid", .string("hup-\(n)"))]).json
+            #expect(try await serve.request(.post, "/api/webhook/sms-received", headers: [.contentType: "application/json"], body: body).status == .ok)
+            let raw = try await redis.send("LINDEX", RedisArgument(keys.replies), "0").bytes ?? []
+            return try ReplyJob(json: JSONParser.parse(raw)).body
+        }
+        func configHash() async throws -> String? {
+            let text = String(buffer: try await serve.request(.get, "/metrics", admin: true).body ?? ByteBuffer())
+            // smshook_config_info{sha256="..."} 1 for the file in force, 0 for one replaced
+            return text.split(separator: "\n").first {
+                $0.hasPrefix("smshook_config_info{") && Double($0.split(separator: " ").last ?? "") == 1
+            }.map(String.init)
+        }
+        func hangUpAndWait(for line: String) async throws {
+            kill(serve.process.processIdentifier, SIGHUP)
+            let started = ContinuousClock.now
+            while ContinuousClock.now - started < .seconds(10) {
+                let log = (try? String(contentsOf: serve.log, encoding: .utf8)) ?? ""
+                if log.components(separatedBy: line).count > 1 { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("no '\(line)' in the log")
+        }
+        #expect(try await replyTo("help", 1) == "Reply YES or NO. Reply STOP to unsubscribe.")
+        let before = try await configHash()
+        try original.replacingOccurrences(of: "help: \"Reply YES or NO. Reply STOP to unsubscribe.\"", with: "help: \"Reloaded help text.\"")
+            .write(to: file, atomically: true, encoding: .utf8)
+        try await hangUpAndWait(for: "config reloaded")
+        #expect(try await replyTo("help", 2) == "Reloaded help text.")
+        let after = try await configHash()
+        #expect(after != nil && after != before, "the config hash metric follows the file")
+        try "replies: [this is not: the config".write(to: file, atomically: true, encoding: .utf8)
+        try await hangUpAndWait(for: "config reload refused")
+        #expect(try await replyTo("help", 3) == "Reloaded help text.")
+        #expect(try await configHash() == after)
+        #expect(serve.process.isRunning)
+        await redis.shutdown()
     }
 }

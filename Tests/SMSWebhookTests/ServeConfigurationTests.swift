@@ -23,9 +23,9 @@ import Testing
 
     @Test func theAdminListenerIsLoopbackByDefaultAndApartFromThePublicPort() throws {
         let c = try ServeConfiguration(environment: self.base, defaultInstanceID: "t")
-        #expect(c.adminHost == "127.0.0.1" && c.adminPort == 9090)
+        #expect(c.adminHost == "127.0.0.1" && c.adminPort == 9464)
         #expect(try ServeConfiguration(environment: self.base.merging(["SMSHOOK_ADMIN_PORT": "off"]) { $1 }, defaultInstanceID: "t").adminPort == nil)
-        #expect(self.error(["SMSHOOK_PORT": "9090"])?.hasPrefix("SMSHOOK_ADMIN_PORT") == true)
+        #expect(self.error(["SMSHOOK_PORT": "9464"])?.hasPrefix("SMSHOOK_ADMIN_PORT") == true)
         #expect(self.error(["SMSHOOK_ADMIN_PORT": "70000"])?.hasPrefix("SMSHOOK_ADMIN_PORT") == true)
     }
 

@@ -37,6 +37,40 @@ struct DeliveryTests {
         }
     }
 
+    /// A provider's Retry-After is never trusted beyond a day, and nonsense is ignored: no trap, a finite due time.
+    @Test(arguments: [("inf", 0.0), ("1e300", 0), ("-1", 0), ("nan", 0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0), ("99999999999", 86_400)])
+    func hostileRetryAfterGivesABoundedRetry(_ header: String, _ expectedWait: Double) async throws {
+        let fake = FakeProvider { _, _ in .init(status: 503, headers: ["Retry-After": header]) }
+        try await fake.run { base in
+            let h = try WorkerHarness(provider: .http, baseURL: base)
+            try await h.enqueue([h.job(1)])
+            let before = Date().timeIntervalSince1970
+            try await h.runWorker { (try await h.auditDecisions()) == ["retry"] }
+            let scored = try await h.check.send("ZRANGE", RedisArgument(h.keys.retry), 0, -1, "WITHSCORES").array ?? []
+            let due = try #require(Double(scored.last?.string ?? "")) / 1000
+            let wait = due - before
+            // the configured backoff (base 5 s by default: 2.5-5 s for the first retry) unless a sane header is larger
+            if expectedWait > 0 {
+                #expect(wait >= expectedWait - 0.5 && wait <= expectedWait + 5, "\(header): \(wait)")
+            } else {
+                #expect(wait >= 0 && wait <= 10, "\(header): \(wait)")
+            }
+            await h.check.shutdown()
+        }
+    }
+
+    @Test func aRedirectIsNotFollowedAndTheJobIsDead() async throws {
+        let fake = FakeProvider { _, _ in .init(status: 302, headers: ["Location": "http://127.0.0.1:1/steal"]) }
+        try await fake.run { base in
+            let h = try WorkerHarness(provider: .http, baseURL: base)
+            try await h.enqueue([h.job(1)])
+            try await h.runWorker { (try await h.auditDecisions()) == ["dead"] }
+            #expect(fake.recorded.count == 1)
+            #expect(try await h.check.send("LLEN", RedisArgument(h.keys.dead)) == .integer(1))
+            await h.check.shutdown()
+        }
+    }
+
     @Test func exhaustedRetriesAndPermanentFailuresGoDeadAndReplaySends() async throws {
         let failing = Mutex(true)
         let fake = FakeProvider { r, _ in

@@ -35,20 +35,20 @@ python3 "$here/fake-smsmobileapi.py" "$fport" e2e-key "$dir/sent.jsonl" &
 pids+=($!)
 
 # the shipped configs, with this run's ports
-sed -e "s/910%(process_num)d/${wbase}%(process_num)d/" "$root/ops/supervisord.conf" >"$dir/supervisord.conf"
+cp "$root/ops/supervisord.conf" "$dir/supervisord.conf"
 sed -e "s/127.0.0.1:8080/127.0.0.1:$nport/; s/127.0.0.1:8081/127.0.0.1:$s1/; s/127.0.0.1:8082/127.0.0.1:$s2/" \
-    "$root/ops/nginx.conf" >"$dir/nginx/nginx.conf"
+    "$root/ops/test/nginx.conf" >"$dir/nginx/nginx.conf"
 check "nginx -t on the shipped config" nginx -t -q -p "$dir/nginx" -c "$dir/nginx/nginx.conf"
 nginx -p "$dir/nginx" -c "$dir/nginx/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 
-# serve and workers run as the shipped ACL user (ops/redis/redis.conf): its command list must be complete
-acl=$(grep '^user smshook ' "$root/ops/redis/redis.conf" | sed -e 's/^user smshook //' -e 's/>CHANGE-ME-SMSHOOK/>e2e-acl-pw/' -e "s/~smshook:\*/~$prefix:*/")
+# serve and workers run as the shipped ACL user (ops/production/redis.conf): its command list must be complete
+acl=$(grep '^user smshook ' "$root/ops/production/redis.conf" | sed -e 's/^user smshook //' -e 's/>CHANGE-ME-SMSHOOK/>e2e-acl-pw/' -e "s/~smshook:\*/~$prefix:*/")
 read -ra aclargs <<<"$acl"
 check "the shipped ACL user is accepted by redis-server" redis-cli -u "$REDIS_URL" ACL SETUSER smshook reset "${aclargs[@]}"
 export REDIS_URL="redis://smshook:e2e-acl-pw@${REDIS_URL#redis://}"
 export SMSHOOK_BIN="$bin" SMSHOOK_LOG_DIR="$dir/logs" SMSHOOK_SERVE_PORT_1=$s1 SMSHOOK_SERVE_PORT_2=$s2
-export SMSHOOK_ADMIN_PORT_1=$a1 SMSHOOK_ADMIN_PORT_2=$a2
+export SMSHOOK_ADMIN_PORT_1=$a1 SMSHOOK_ADMIN_PORT_2=$a2 WORKER_METRICS_PORT_BASE=$wbase
 export SMSHOOK_KEY_PREFIX=$prefix SMSHOOK_AUTH=none SMSHOOK_CONFIG="$root/config/smshook.yaml"
 export SMSHOOK_PROVIDER=smsmobileapi SMSMOBILEAPI_BASE_URL="http://127.0.0.1:$fport" SMSMOBILEAPI_KEY=e2e-key SMSHOOK_ALLOW_INSECURE_PROVIDER=1
 export WORKER_HEARTBEAT_TTL=2 WORKER_HEARTBEAT_INTERVAL=0.5 WORKER_REAP_INTERVAL=0.5 LOG_LEVEL=info
@@ -80,12 +80,12 @@ done
 check "accepted once over 4 deliveries to 3 entry points" [ "$accepted" = 1 ]
 
 echo "a worker killed with SIGKILL is restarted and every reply is delivered"
-old=$(supervisorctl -c "$dir/supervisord.conf" pid worker:worker-0)
+old=$(supervisorctl -c "$dir/supervisord.conf" pid worker:worker-1)
 for i in $(seq 10 29); do post "$url" "{\"message\":\"yes\",\"number\":\"+155504000$i\",\"guid\":\"e2e-k$i\"}" >/dev/null; done
 kill -9 "$old"
 for i in $(seq 30 49); do post "$url" "{\"message\":\"yes\",\"number\":\"+155504000$i\",\"guid\":\"e2e-k$i\"}" >/dev/null; done
 for _ in $(seq 100); do
-    new=$(supervisorctl -c "$dir/supervisord.conf" pid worker:worker-0)
+    new=$(supervisorctl -c "$dir/supervisord.conf" pid worker:worker-1)
     [ -n "$new" ] && [ "$new" != 0 ] && [ "$new" != "$old" ] && break
     sleep 0.1
 done
@@ -101,11 +101,23 @@ check "every request to the fake provider was well-formed" [ ! -s "$dir/sent.jso
 check "reply text is the template" grep -q '"message": "Thanks! We got your YES."' "$dir/sent.jsonl"
 metrics=$(curl -s "http://127.0.0.1:$a1/metrics")
 check "serve /metrics counts messages" grep -q 'smshook_messages_total{outcome="accepted"' <<<"$metrics"
-wm=$(curl -s "http://127.0.0.1:${wbase}1/metrics")
+wm=$(curl -s "http://127.0.0.1:$((wbase + 1))/metrics")
 check "worker /metrics counts sent jobs" grep -q 'smshook_jobs_total{provider="smsmobileapi",outcome="sent"}' <<<"$wm"
 check "/metrics is not on the public port" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$s1/metrics")" = 404 ]
 check "nginx serves the webhook routes only" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$nport/metrics")" = 404 ]
 check "nginx logs no query string (?token=)" sh -c "curl -s -o /dev/null 'http://127.0.0.1:$nport/healthz?token=e2e-secret-token'; sleep 0.2; ! grep -q e2e-secret-token '$dir/nginx/logs/access.log' && grep -q 'GET /healthz ' '$dir/nginx/logs/access.log'"
+echo "the provider guides' test command (ops/scripts/send-sample.sh) against a serve with every route signed"
+g=$("$here/free-port.sh")
+SMSHOOK_AUTH= SMSHOOK_LEGACY_SECRETS=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw SMSHOOK_SMSMOBILEAPI_SECRETS=v2-secret \
+    SMSHOOK_TWILIO_AUTH_TOKENS=twilio-token SMSHOOK_ASG_SECRETS=asg-key SMSHOOK_PUBLIC_BASE_URL="http://127.0.0.1:$g" \
+    "$bin" serve --port "$g" --admin-port off >"$dir/logs/serve-signed.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:$g/healthz" >/dev/null && break; sleep 0.05; done
+check "send-sample.sh legacy (Standard Webhooks)" "$here/send-sample.sh" legacy "http://127.0.0.1:$g" whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+check "send-sample.sh smsmobileapi (V2)" "$here/send-sample.sh" smsmobileapi "http://127.0.0.1:$g" v2-secret
+check "send-sample.sh twilio" "$here/send-sample.sh" twilio "http://127.0.0.1:$g" twilio-token
+check "send-sample.sh android-sms-gateway" "$here/send-sample.sh" android-sms-gateway "http://127.0.0.1:$g" asg-key
+check "send-sample.sh with a wrong secret is refused" sh -c "! '$here/send-sample.sh' smsmobileapi 'http://127.0.0.1:$g' wrong-secret"
 check "no command was refused by the ACL (NOPERM) in any log" sh -c "! grep -l NOPERM '$dir'/logs/*.log"
 echo "e2e: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]

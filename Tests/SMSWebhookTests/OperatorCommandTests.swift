@@ -1,0 +1,85 @@
+import Foundation
+import RedisClient
+import SMSCore
+import TestSupport
+import Testing
+
+/// `smshook optout add/remove`, the real binary: the number is normalised as serve does, and the change is audited.
+@Suite(.enabled(if: TestRedis.enabled, "needs Redis: run `make test`"))
+struct OperatorCommandTests {
+    func run(_ arguments: [String], prefix: String) throws -> String {
+        let (status, output) = try Self.smshook(arguments, env: ["REDIS_URL": TestRedis.url, "SMSHOOK_KEY_PREFIX": prefix, "USER": "alice"])
+        #expect(status == 0)
+        return output
+    }
+
+    /// Runs the binary with `env` (plus the repo's config file); exit status and standard output.
+    static func smshook(_ arguments: [String], env: [String: String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["SMSHOOK_BIN"] ?? RepoFile.path(".build/debug/smshook"))
+        process.arguments = arguments
+        process.environment = ["SMSHOOK_CONFIG": RepoFile.path("config/smshook.yaml")].merging(env) { $1 }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static let healthyEnv = [
+        "SMSHOOK_LEGACY_SECRETS": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "SMSHOOK_SMSMOBILEAPI_SECRETS": "v2",
+        "SMSHOOK_TWILIO_AUTH_TOKENS": "tw", "SMSHOOK_ASG_SECRETS": "asg", "SMSHOOK_PUBLIC_BASE_URL": "https://hooks.example.com",
+        "SMSHOOK_PROVIDER": "smsmobileapi", "SMSMOBILEAPI_KEY": "key",
+    ]
+
+    @Test func doctorPassesAWellConfiguredInstance() throws {
+        let (status, output) = try Self.smshook(["doctor"], env: Self.healthyEnv.merging(["REDIS_URL": TestRedis.url]) { $1 })
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("ok   Redis answers at") && output.contains("ok   maxmemory-policy noeviction"))
+        #expect(output.contains("ok   route twilio: twilio-signature with 1 secret(s)"))
+        #expect(!output.contains("FAIL"))
+    }
+
+    @Test func doctorNamesEachMisconfiguration() throws {
+        let lru = try RedisServer(arguments: ["--maxmemory-policy", "allkeys-lru"])
+        var env = Self.healthyEnv.merging(["REDIS_URL": lru.url, "SMSHOOK_ASG_SECRETS": "CHANGE-ME-ASG", "SMSMOBILEAPI_KEY": "CHANGE-ME-KEY"]) { $1 }
+        env["SMSHOOK_PUBLIC_BASE_URL"] = nil
+        let (status, output) = try Self.smshook(["doctor"], env: env)
+        #expect(status == 1)
+        for expected in [
+            "FAIL maxmemory-policy allkeys-lru", "FAIL route android-sms-gateway: SMSHOOK_ASG_SECRETS is still a CHANGE-ME placeholder",
+            "FAIL route twilio: SMSHOOK_PUBLIC_BASE_URL is needed", "FAIL worker provider smsmobileapi: SMSMOBILEAPI_KEY still CHANGE-ME",
+            "doctor: 4 failure(s)",
+        ] {
+            #expect(output.contains(expected), "missing '\(expected)' in:\n\(output)")
+        }
+        let closed = try freeLoopbackPort()
+        let (down, text) = try Self.smshook(["doctor"], env: Self.healthyEnv.merging(["REDIS_URL": "redis://:pw@127.0.0.1:\(closed)"]) { $1 })
+        #expect(down == 1 && text.contains("FAIL Redis at redis://:***@127.0.0.1:\(closed)/0"), "\(text)")
+        #expect(!text.contains(":pw@"))
+        withExtendedLifetime(lru) {}
+    }
+
+    @Test func optOutChangesAreNormalisedAndAudited() async throws {
+        let prefix = TestRedis.uniquePrefix("cli")
+        let keys = RedisKeys(prefix: prefix)
+        let check = RedisClient(configuration: try RedisConfiguration(url: TestRedis.url), logger: .init(label: "test"))
+        #expect(try self.run(["optout", "add", "+1 (555) 010-0009"], prefix: prefix) == "added +15550100009\n")
+        #expect(try await check.send("SISMEMBER", RedisArgument(keys.optOut), "+15550100009") == .integer(1))
+        #expect(try self.run(["optout", "remove", "001 555 010 0009"], prefix: prefix) == "removed +15550100009\n")
+        #expect(try await check.send("SCARD", RedisArgument(keys.optOut)) == .integer(0))
+        let entries = try await check.send("XRANGE", RedisArgument(keys.audit), "-", "+").array ?? []
+        let records = entries.compactMap { entry -> AuditEntry? in
+            guard let pair = entry.array, let id = pair[0].string, let raw = pair[1].array else { return nil }
+            let fields = stride(from: 0, to: raw.count - 1, by: 2).map { (raw[$0].string ?? "", raw[$0 + 1].string ?? "") }
+            return AuditEntry(id: id, fields: fields)
+        }
+        #expect(records.map { $0.fields["event"] } == ["optout_change", "optout_change"])
+        #expect(records.map { $0.fields["decision"] } == ["add", "remove"])
+        #expect(records.allSatisfy { $0.data["by"]?.stringValue?.hasPrefix("alice@") == true && $0.data["at"] != nil })
+        #expect(records.first?.data["number"] == .string("+1 (555) 010-0009"))
+        await check.shutdown()
+    }
+}
