@@ -46,7 +46,8 @@ twilio)
         "$base/webhooks/twilio" ;;
 *) echo "unknown provider '$provider'" >&2; exit 2 ;;
 esac
-status=$(curl -sS -o /dev/stderr -w '%{http_code}' "$@")
-echo
+out=$(curl -sS -w '\n%{http_code}' "$@")
+status=${out##*$'\n'}
+echo "${out%$'\n'*}"
 echo "HTTP $status"
 [ "${status:0:1}" = 2 ]
