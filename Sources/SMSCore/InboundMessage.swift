@@ -13,11 +13,14 @@ public struct InboundMessage: Sendable, Hashable {
     public var timeReceived: String?
     /// Which format it came in, e.g. `smsmobileapi`.
     public var provider: String
+    /// Where it arrived (our number, device, account); nil when the provider says nothing about it.
+    public var channel: Channel?
 
     public init(
         guid: String, guidDerived: Bool = false, number: String?, message: String,
-        date: String? = nil, hour: String? = nil, timeReceived: String? = nil, provider: String
+        date: String? = nil, hour: String? = nil, timeReceived: String? = nil, provider: String, channel: Channel? = nil
     ) {
+        self.channel = channel
         self.guid = guid
         self.guidDerived = guidDerived
         self.number = number

@@ -119,6 +119,10 @@ public enum IngestScript {
             w.field("received_at", self.receivedAt)
             w.field("intent", self.classification.intent.rawValue)
             w.field("job_id", ifPresent: self.job?.id)
+            if let channel = self.message.channel {
+                w.key("channel")
+                channel.write(to: &w)
+            }
             w.endObject()
         }
 
@@ -146,6 +150,10 @@ public enum IngestScript {
             w.field("confidence", self.classification.confidence)
             w.field("job_id", ifPresent: self.job?.id)
             w.field("no_reply_reason", ifPresent: self.noReplyReason)
+            if let channel = self.message.channel {
+                w.key("channel")
+                channel.write(to: &w)
+            }
             w.field("instance", self.instance)
             w.field("received_at", self.receivedAt)
             w.endObject()

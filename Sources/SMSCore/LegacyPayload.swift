@@ -11,6 +11,16 @@ public enum LegacyPayload {
             self.isBatch = isBatch
             self.items = items
         }
+
+        /// Every accepted message arrived through `channel` (the legacy format carries none of its own).
+        public mutating func assign(_ channel: Channel) {
+            for i in self.items.indices {
+                if case .accepted(var message) = self.items[i] {
+                    message.channel = channel
+                    self.items[i] = .accepted(message)
+                }
+            }
+        }
     }
 
     public enum Item: Sendable {

@@ -12,7 +12,7 @@ public enum ProviderPayloads {
     /// SMSMobileAPI Webhook V2: `{id, type, api_version, created_at, occurred_at, data}`;
     /// `sms.received` carries `data: {guid, from, message, received_at, alias, device_id}`.
     public static func smsMobileAPIV2(_ body: [UInt8], limits: IngestLimits) throws(PayloadError) -> Event {
-        let (type, id, message) = try self.envelope(body, typeField: "type", messageType: "sms.received", messageField: "data")
+        let (type, id, message, _) = try self.envelope(body, typeField: "type", messageType: "sms.received", messageField: "data")
         guard let data = message else { return .other(type: type, id: id) }
         let guid = try self.id(data["guid"], field: "data.guid", limits: limits)
         try MessageValidator.checkNotReserved(guid, field: "data.guid")
@@ -20,7 +20,10 @@ public enum ProviderPayloads {
             guid: guid, number: try MessageValidator.number(data["from"], field: "data.from", limits: limits),
             message: try MessageValidator.messageText(data["message"], field: "data.message", limits: limits),
             timeReceived: try MessageValidator.optionalText(data["received_at"], field: "data.received_at"),
-            provider: "smsmobileapi"))
+            provider: "smsmobileapi",
+            channel: Channel(
+                provider: "smsmobileapi", device: Self.text(data["device_id"]), sim: Self.text(data["sim"] ?? data["port"]),
+                alias: Self.text(data["alias"]))))
     }
 
     /// Twilio's form: `MessageSid, AccountSid, From, To, Body, NumMedia, ...`.
@@ -34,13 +37,14 @@ public enum ProviderPayloads {
         let body = try MessageValidator.messageText(field("Body").map { .string($0) } ?? .string(""), field: "Body", limits: limits)
         return InboundMessage(
             guid: guid, number: try MessageValidator.number(field("From").map { .string($0) }, field: "From", limits: limits),
-            message: body, provider: "twilio")
+            message: body, provider: "twilio",
+            channel: Channel(provider: "twilio", account: field("AccountSid"), service: field("MessagingServiceSid"), number: field("To")))
     }
 
     /// android-sms-gateway: `{deviceId, event, id, payload: {messageId, message, phoneNumber, simNumber, receivedAt}, webhookId}`.
     /// The key is `payload.messageId`: the same SMS may come again with a new event `id`.
     public static func androidSMSGateway(_ body: [UInt8], limits: IngestLimits) throws(PayloadError) -> Event {
-        let (event, eventID, message) = try self.envelope(body, typeField: "event", messageType: "sms:received", messageField: "payload")
+        let (event, eventID, message, envelope) = try self.envelope(body, typeField: "event", messageType: "sms:received", messageField: "payload")
         guard let payload = message else { return .other(type: event, id: eventID) }
         let id = try self.id(payload["messageId"], field: "payload.messageId", limits: limits)
         return .message(InboundMessage(
@@ -48,23 +52,34 @@ public enum ProviderPayloads {
             number: try MessageValidator.number(payload["phoneNumber"], field: "payload.phoneNumber", limits: limits),
             message: try MessageValidator.messageText(payload["message"], field: "payload.message", limits: limits),
             timeReceived: try MessageValidator.optionalText(payload["receivedAt"], field: "payload.receivedAt"),
-            provider: "android-sms-gateway"))
+            provider: "android-sms-gateway",
+            channel: Channel(
+                provider: "android-sms-gateway", device: Self.text(envelope["deviceId"]), sim: Self.text(payload["simNumber"]))))
     }
 
     /// An event envelope: its type (at `typeField`), its `id`, and the object at `messageField` when the type is
     /// `messageType` (nil for any other event, to acknowledge).
     static func envelope(_ body: [UInt8], typeField: String, messageType: String, messageField: String)
-        throws(PayloadError) -> (type: String, id: String?, message: JSONValue?)
+        throws(PayloadError) -> (type: String, id: String?, message: JSONValue?, envelope: JSONValue)
     {
         let json = try self.object(body)
         guard let type = json[typeField]?.stringValue else {
             throw PayloadError(.missingField, "\(typeField) is required", field: typeField)
         }
-        guard type == messageType else { return (type, json["id"]?.stringValue, nil) }
+        guard type == messageType else { return (type, json["id"]?.stringValue, nil, json) }
         guard let message = json[messageField], case .object = message else {
             throw PayloadError(.missingField, "\(messageField) must be an object", field: messageField)
         }
-        return (type, json["id"]?.stringValue, message)
+        return (type, json["id"]?.stringValue, message, json)
+    }
+
+    /// A scalar identifier as text (`1` or `"1"`); nil for anything else.
+    static func text(_ value: JSONValue?) -> String? {
+        switch value {
+        case .string(let s)?: s
+        case .number(let n)?: n
+        default: nil
+        }
     }
 
     static func object(_ body: [UInt8]) throws(PayloadError) -> JSONValue {

@@ -44,12 +44,15 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
     public var ownNumbers: [String]
     /// Country calling code for numbers that arrive in national form (`(555) 010-0000`); none: kept as digits.
     public var defaultCountryCode: String?
+    /// Where replies leave from (see `ChannelConfig`); none: every reply through the worker's default provider.
+    public var channels: [ChannelConfig]?
 
     enum CodingKeys: String, CodingKey {
         case classifier, replies
         case loopGuard = "loop_guard"
         case ownNumbers = "own_numbers"
         case defaultCountryCode = "default_country_code"
+        case channels
     }
 
     /// Parses the YAML (or JSON) text; errors name what is wrong.
@@ -66,6 +69,7 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
         guard config.loopGuard.maxReplies >= 0, config.loopGuard.windowSeconds > 0 else {
             throw ReplyConfigError(message: "loop_guard: max_replies must be >= 0 and window_seconds > 0")
         }
+        try ChannelConfig.validate(config.channels ?? [])
         if let code = config.defaultCountryCode, !code.isEmpty, !PhoneNumber.isCountryCode(code) {
             throw ReplyConfigError(message: "default_country_code: expected 1 to 3 digits such as \"1\" or \"44\", got '\(code)'")
         }

@@ -10,6 +10,9 @@ public struct ReplyJob: Sendable, Hashable {
     public var attempt: Int
     /// Times the reaper moved this job back from a dead worker.
     public var recovered: Int = 0
+    /// Where the message it answers arrived: the reply leaves through the same channel. nil for jobs queued before
+    /// channels existed (the worker's default channel sends them).
+    public var channel: Channel?
 
     public init(
         id: String, to: String, body: String, inReplyTo: String, intent: Intent, provider: String,
@@ -46,6 +49,10 @@ public struct ReplyJob: Sendable, Hashable {
         w.field("created_at", self.createdAt)
         w.field("attempt", self.attempt)
         if self.recovered > 0 { w.field("recovered", self.recovered) }
+        if let channel = self.channel {
+            w.key("channel")
+            channel.write(to: &w)
+        }
         w.endObject()
     }
 
@@ -65,6 +72,7 @@ public struct ReplyJob: Sendable, Hashable {
         self.createdAt = try text("created_at")
         self.attempt = Self.int(json["attempt"])
         self.recovered = Self.int(json["recovered"])
+        self.channel = Channel(json: json["channel"])
     }
 
     /// Whole numbers as Redis' cjson may write them (`3` or `3.0`), within 0...1,000,000: a count read from

@@ -176,7 +176,7 @@ public struct WebhookAuth: Sendable, Hashable {
         return [url, prefix + host + ":" + port + tail]
     }
 
-    static func queryParameter(_ name: String, in pathAndQuery: String) -> String? {
+    public static func queryParameter(_ name: String, in pathAndQuery: String) -> String? {
         guard let q = pathAndQuery.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
         return FormEncoding.decode(String(q))?.last { $0.0 == name }?.1
     }

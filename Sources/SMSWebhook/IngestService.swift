@@ -43,7 +43,10 @@ public struct IngestService: Sendable {
         results.reserveCapacity(decoded.items.count)
         for item in decoded.items {
             switch item {
-            case .accepted(let message):
+            case .accepted(var message):
+                if let channel = message.channel, channel.name == nil, let channels = rules.channels {
+                    message.channel?.name = channels.resolve(channel)
+                }
                 let classification = rules.classifier.classify(message.message)
                 let subscriber = message.number.map(rules.policy.subscriber)
                 var job: ReplyJob?
@@ -53,6 +56,7 @@ public struct IngestService: Sendable {
                     job = ReplyJob(
                         id: JobID.make(), to: subscriber ?? "", body: body, inReplyTo: message.guid,
                         intent: classification.intent, provider: message.provider, createdAt: now)
+                    job?.channel = message.channel
                 case .none(let why):
                     reason = why
                 }

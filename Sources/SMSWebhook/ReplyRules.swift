@@ -7,6 +7,8 @@ public final class ReplyRules: Sendable {
     public struct Snapshot: Sendable {
         public let classifier: Classifier
         public let policy: ReplyPolicy
+        /// Declared channels; nil when the file declares none.
+        public let channels: [ChannelConfig]?
         /// SHA-256 of the file's text; "" when the rules were not read from a file.
         public let sha256: String
     }
@@ -31,6 +33,8 @@ public final class ReplyRules: Sendable {
     }
 
     static func snapshot(_ config: ReplyConfig, sha256: String) -> Snapshot {
-        Snapshot(classifier: Classifier(config: config.classifier), policy: ReplyPolicy(config: config), sha256: sha256)
+        Snapshot(
+            classifier: Classifier(config: config.classifier), policy: ReplyPolicy(config: config),
+            channels: config.channels.flatMap { $0.isEmpty ? nil : $0 }, sha256: sha256)
     }
 }

@@ -5,9 +5,9 @@ import SMSCore
 public struct ServeConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
-    /// The admin listener (`/metrics`, `/readyz`): loopback by default; nil: none.
+    /// The admin listener (`/metrics`, `/readyz`): loopback; from the environment 9464 by default; nil: none.
     public var adminHost = "127.0.0.1"
-    public var adminPort: Int? = 9464
+    public var adminPort: Int?
     public var redis: RedisConfiguration
     public var keyPrefix = "smshook"
     public var instanceID: String

@@ -53,7 +53,14 @@ public struct WebhookRoutes: Sendable {
         do throws(PayloadError) {
             let body = Array(try await self.readBody(request, form: false).readableBytesView)
             try self.authenticate(request, route: "legacy", auth: self.configuration.auth.legacy, body: body, form: [], logger: logger)
-            let decoded = try LegacyPayload.decode(body, limits: self.configuration.limits)
+            var decoded = try LegacyPayload.decode(body, limits: self.configuration.limits)
+            // `?channel=NAME`: the configured channel this URL belongs to (SMSMobileAPI's legacy format names none)
+            if let name = WebhookAuth.queryParameter("channel", in: request.uri.description) {
+                guard let channel = Channel.clean(name) else {
+                    throw PayloadError(.invalidPayload, "channel must be 1-64 printable characters", field: "channel")
+                }
+                decoded.assign(Channel(provider: LegacyPayload.provider, name: channel))
+            }
             let summary = try await self.ingest.ingest(decoded, logger: logger)
             if summary.processed + summary.skipped == 0 {
                 if !decoded.isBatch, let error = summary.results.first?.error { return JSONResponse.error(error) }

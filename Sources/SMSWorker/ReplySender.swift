@@ -51,20 +51,28 @@ public struct HTTPSender: ReplySender {
 extension HTTPSender {
     /// The sender for the configured provider.
     public static func make(_ configuration: WorkerConfiguration) -> any ReplySender {
-        let p = configuration.providerSettings
+        self.make(configuration.provider, configuration.providerSettings)
+    }
+
+    /// A sender for `provider` with these settings. Replies leave through the job's channel where it names one:
+    /// Twilio `From` = the number the message came in on (or its Messaging Service), SMSMobileAPI's device
+    /// (`sIdentifiant`) and SIM (`port`).
+    public static func make(_ provider: WorkerConfiguration.Provider, _ p: WorkerConfiguration.ProviderSettings) -> any ReplySender {
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.timeout = .init(connect: .milliseconds(Int64(p.connectTimeoutMS)), read: .milliseconds(Int64(p.requestTimeoutMS)))
         // A redirect must not carry an api key or a Basic auth header to another host: a 3xx is an answer, not followed.
         httpConfiguration.redirectConfiguration = .disallow
         let timeout = TimeAmount.milliseconds(Int64(p.requestTimeoutMS))
-        switch configuration.provider {
+        switch provider {
         case .console:
             return ConsoleSender()
         case .smsmobileapi:
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
             return HTTPSender(name: "smsmobileapi", client: client, timeout: timeout, build: { job in
                 var fields = [("apikey", p.smsMobileAPIKey), ("recipients", job.to), ("message", job.body)]
-                if let sender = p.smsMobileAPISender { fields.append(("sIdentifiant", sender)) }
+                let inbound = job.channel?.provider == "smsmobileapi" ? job.channel : nil
+                if let sender = inbound?.device ?? p.smsMobileAPISender { fields.append(("sIdentifiant", sender)) }
+                if let sim = inbound?.sim { fields.append(("port", sim)) }
                 return formRequest(url: trimSlash(p.smsMobileAPIBaseURL) + "/sendsms/", fields: fields)
             }, interpret: ProviderResponses.smsMobileAPI)
         case .twilio:
@@ -72,9 +80,10 @@ extension HTTPSender {
             let auth = "Basic " + Data("\(p.twilioAccountSID):\(p.twilioAuthToken)".utf8).base64EncodedString()
             return HTTPSender(name: "twilio", client: client, timeout: timeout, build: { job in
                 var fields = [("To", job.to)]
-                if let service = p.twilioMessagingServiceSID {
+                let inbound = job.channel?.provider == "twilio" ? job.channel : nil
+                if let service = inbound?.service ?? (inbound?.number == nil ? p.twilioMessagingServiceSID : nil) {
                     fields.append(("MessagingServiceSid", service))
-                } else if let from = p.twilioFrom {
+                } else if let from = inbound?.number ?? p.twilioFrom {
                     fields.append(("From", from))
                 }
                 fields.append(("Body", job.body))

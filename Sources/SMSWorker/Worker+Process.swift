@@ -7,35 +7,51 @@ extension Worker {
     /// One job: pre-checks, rate limit, send, finish. Redis hiccups are retried; the send happens at most once here.
     func process(_ raw: [UInt8]) async {
         guard let job = try? ReplyJob(json: JSONParser.parse(raw)) else {
+            let channel = self.channels.fallback
             let record = JSONValue.object([
                 ("raw", .string(String(decoding: raw, as: UTF8.self))), ("error", .string("unreadable job")),
                 ("failed_at", .string(Self.now())),
             ]).json
-            await self.finish(raw, job: nil, outcome: "dead", detail: record, error: "unreadable job")
+            await self.finish(raw, job: nil, channel: channel, outcome: "dead", detail: record, error: "unreadable job")
+            return
+        }
+        let channel: ChannelSender
+        switch self.channels.route(job) {
+        case .success(let c):
+            channel = c
+        case .failure(let refused):
+            self.logger.error("no channel for the reply; job is dead", metadata: ["job.id": "\(job.id)", "send.error": "\(refused.message)"])
+            await self.finish(
+                raw, job: job, channel: self.channels.fallback, outcome: "dead",
+                detail: self.deadRecord(job, error: refused.message), error: refused.message)
             return
         }
         guard let skip = await self.withRedisRetry({ try await self.preCheck(job) }) else { return }
         if let skip {
-            await self.finish(raw, job: job, outcome: skip, detail: "", error: nil)
+            await self.finish(raw, job: job, channel: channel, outcome: skip, detail: "", error: nil)
             return
         }
-        await self.waitForRateLimit()
+        if let due = await self.waitForRateLimit(channel) {
+            // this channel is saturated: the job waits in the retry set, not in a fetch loop other channels need
+            await self.finish(raw, job: job, channel: channel, outcome: "deferred", detail: String(decoding: raw, as: UTF8.self), error: nil, due: due)
+            return
+        }
         let started = ContinuousClock.now
-        let result = await self.sender.send(job)
+        let result = await channel.sender.send(job)
         let elapsed = ContinuousClock.now - started
-        self.sendDuration.record(duration: elapsed)
+        channel.sendDuration.record(duration: elapsed)
         switch result {
         case .sent(let providerID):
             self.logger.info("reply sent", metadata: [
                 "job.id": "\(job.id)", "sms.guid": "\(job.inReplyTo)", "send.ms": "\(elapsed.milliseconds)",
             ])
-            await self.finish(raw, job: job, outcome: "sent", detail: "", error: nil, providerID: providerID)
+            await self.finish(raw, job: job, channel: channel, outcome: "sent", detail: "", error: nil, providerID: providerID)
         case .retryable(let reason, let retryAfter):
             if Task.isCancelled { return }  // stopping past the deadline: the job goes back to the queue as it is
             let attempt = job.attempt + 1
             if self.configuration.backoff.isExhausted(afterAttempt: attempt) {
                 let error = "gave up after \(attempt) attempts: \(reason)"
-                await self.finish(raw, job: job, outcome: "dead", detail: self.deadRecord(job, error: error), error: error)
+                await self.finish(raw, job: job, channel: channel, outcome: "dead", detail: self.deadRecord(job, error: error), error: error)
                 return
             }
             let delay = self.configuration.backoff.delay(afterAttempt: attempt, retryAfter: retryAfter, random: Double.random(in: 0..<1))
@@ -45,11 +61,11 @@ extension Worker {
             self.logger.warning("send failed; will retry", metadata: [
                 "job.id": "\(job.id)", "send.error": "\(reason)", "retry.in_s": "\(Int(delay.rounded()))", "attempt": "\(attempt)",
             ])
-            await self.finish(raw, job: job, outcome: "retry", detail: next.json, error: reason, due: due)
+            await self.finish(raw, job: job, channel: channel, outcome: "retry", detail: next.json, error: reason, due: due)
         case .permanent(let reason, let optOut):
             self.logger.error("send refused; job is dead", metadata: ["job.id": "\(job.id)", "send.error": "\(reason)"])
             await self.finish(
-                raw, job: job, outcome: "dead", detail: self.deadRecord(job, error: reason), error: reason,
+                raw, job: job, channel: channel, outcome: "dead", detail: self.deadRecord(job, error: reason), error: reason,
                 optOut: optOut ? job.to : nil)
         }
     }
@@ -67,11 +83,14 @@ extension Worker {
         return nil
     }
 
-    private func waitForRateLimit() async {
-        guard self.configuration.sendRate > 0 else { return }
-        let interval = 1000 / self.configuration.sendRate
-        let tolerance = interval * Double(self.configuration.sendBurst - 1)
-        let key = RedisArgument(self.keys.sendRate(self.sender.name))
+    /// Takes this channel's turn (GCRA per channel, shared by all workers). A short wait is slept here; past
+    /// `maxRateWait` the due time (ms) is returned instead, so the job is deferred and the fetch loop stays free for
+    /// other channels: a saturated channel does not slow another.
+    private func waitForRateLimit(_ channel: ChannelSender) async -> Int64? {
+        guard channel.ratePerSecond > 0 else { return nil }
+        let interval = 1000 / channel.ratePerSecond
+        let tolerance = interval * Double(channel.burst - 1)
+        let key = RedisArgument(self.keys.sendRate(channel.name))
         while !Task.isCancelled {
             let wait = await self.withRedisRetry {
                 try await self.redis.evaluate(
@@ -79,15 +98,20 @@ extension Worker {
                     arguments: [RedisArgument(String(Int(interval.rounded()))), RedisArgument(String(Int(tolerance.rounded())))]
                 ).int ?? 0
             }
-            guard let wait, wait > 0 else { return }
+            guard let wait, wait > 0 else { return nil }
+            if wait > Self.maxRateWaitMS { return Int64((Date().timeIntervalSince1970 * 1000).rounded()) + wait }
             try? await Task.sleep(for: .milliseconds(wait))
         }
+        return nil
     }
+
+    /// Longest rate-limit wait slept in a fetch loop.
+    static let maxRateWaitMS: Int64 = 50
 
     /// The one atomic step that ends a job's stay in this worker's processing list.
     func finish(
-        _ raw: [UInt8], job: ReplyJob?, outcome: String, detail: String, error: String?, providerID: String? = nil,
-        due: Int64 = 0, optOut: String? = nil
+        _ raw: [UInt8], job: ReplyJob?, channel: ChannelSender, outcome: String, detail: String, error: String?,
+        providerID: String? = nil, due: Int64 = 0, optOut: String? = nil
     ) async {
         var w = JSONWriter()
         w.beginObject()
@@ -95,7 +119,8 @@ extension Worker {
         w.field("to", ifPresent: job?.to)
         w.field("in_reply_to", ifPresent: job?.inReplyTo)
         w.field("intent", ifPresent: job?.intent.rawValue)
-        w.field("provider", self.sender.name)
+        w.field("provider", channel.sender.name)
+        w.field("channel", channel.name)
         if let job { w.field("attempt", job.attempt + 1) }
         w.field("worker", self.configuration.workerID)
         w.field("provider_id", ifPresent: providerID)
@@ -116,7 +141,7 @@ extension Worker {
                 try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)
             }
         }
-        self.countJob(outcome)
+        if outcome != "deferred" { channel.count(outcome) }
     }
 
     /// A sent job: sent-marker, removal from the processing list and audit in one MULTI/EXEC. Unlike the other

@@ -16,36 +16,27 @@ import Synchronization
 public final class Worker: Service, Sendable {
     let configuration: WorkerConfiguration
     let redis: RedisClient
-    let sender: any ReplySender
+    let channels: WorkerChannels
     let keys: RedisKeys
     let logger: Logger
     let stopping = Atomic<Bool>(false)
     let processingKey: String
-    /// Metric handles made once (making one per job costs a registry lookup): send latency, jobs by outcome.
-    let sendDuration: Timer
-    let jobCounters: [String: Counter]
+    /// One channel: the given sender with the configured send rate (tests, single-provider use).
+    public convenience init(configuration: WorkerConfiguration, redis: RedisClient, sender: any ReplySender, logger: Logger) {
+        let fallback = ChannelSender(
+            name: "default", sender: sender, ratePerSecond: configuration.sendRate, burst: configuration.sendBurst)
+        self.init(configuration: configuration, redis: redis, channels: WorkerChannels(default: fallback), logger: logger)
+    }
 
-    public init(configuration: WorkerConfiguration, redis: RedisClient, sender: any ReplySender, logger: Logger) {
+    public init(configuration: WorkerConfiguration, redis: RedisClient, channels: WorkerChannels, logger: Logger) {
         self.configuration = configuration
         self.redis = redis
-        self.sender = sender
+        self.channels = channels
         self.keys = RedisKeys(prefix: configuration.keyPrefix)
         self.processingKey = RedisKeys(prefix: configuration.keyPrefix).processing(configuration.workerID)
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
-        self.sendDuration = Timer(label: "smshook_send_duration_seconds", dimensions: [("provider", sender.name)])
-        var counters: [String: Counter] = [:]
-        for outcome in ["sent", "retry", "dead", "skipped_optout", "skipped_sent"] {
-            counters[outcome] = Counter(label: "smshook_jobs_total", dimensions: [("provider", sender.name), ("outcome", outcome)])
-        }
-        self.jobCounters = counters
-    }
-
-    func countJob(_ outcome: String) {
-        let counter = self.jobCounters[outcome]
-            ?? Counter(label: "smshook_jobs_total", dimensions: [("provider", self.sender.name), ("outcome", outcome)])
-        counter.increment()
     }
 
     /// Stops fetching; in-flight jobs finish within the drain deadline.
@@ -55,7 +46,7 @@ public final class Worker: Service, Sendable {
 
     public func run() async throws {
         self.logger.info("worker starting", metadata: [
-            "worker.concurrency": "\(self.configuration.concurrency)", "worker.provider": "\(self.sender.name)",
+            "worker.concurrency": "\(self.configuration.concurrency)", "worker.channels": "\(self.channels.all.map { "\($0.name)=\($0.sender.name)" }.joined(separator: ","))",
         ])
         await withGracefulShutdownHandler {
             await self.runLoops()
@@ -64,7 +55,7 @@ public final class Worker: Service, Sendable {
             self.stop()
         }
         await self.giveBack()
-        await self.sender.shutdown()
+        for channel in self.channels.all { await channel.sender.shutdown() }
         self.logger.info("worker stopped")
     }
 

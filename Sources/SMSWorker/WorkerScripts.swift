@@ -4,7 +4,7 @@ import RedisClient
 enum WorkerScripts {
     /// Finishes a job that was not sent (a sent one needs no condition: `Worker.finishSent`, MULTI/EXEC).
     /// KEYS: processing, audit, retry zset, dead list, optout. ARGV: raw job, outcome (skipped_optout |
-    /// skipped_sent | retry | dead), audit maxlen, audit data, retry member or dead record, retry due (ms), dead max,
+    /// skipped_sent | retry | dead | deferred: rate-limited, back to the retry set unchanged and not audited), audit maxlen, audit data, retry member or dead record, retry due (ms), dead max,
     /// number to opt out ('' none). Nothing happens to a job no longer in this worker's processing list (the reaper
     /// took it).
     static let finish = RedisScript("""
@@ -13,8 +13,9 @@ enum WorkerScripts {
         local removed = redis.call('LREM', KEYS[1], 1, ARGV[1])
         if removed == 0 then
           return 0
-        elseif outcome == 'retry' then
+        elseif outcome == 'retry' or outcome == 'deferred' then
           redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5])
+          if outcome == 'deferred' then return removed end
         elseif outcome == 'dead' then
           redis.call('LPUSH', KEYS[4], ARGV[5])
           redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[7]) - 1)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RedisClient
+import SMSCore
 import SMSWebhook
 import SMSWorker
 import ServiceLifecycle
@@ -26,9 +27,23 @@ struct WorkerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("configuration: \(error)")
         }
+        let named: [ChannelSender]
+        do {
+            named = try WorkerConfiguration.channelSenders(
+                Self.declaredChannels(environment), environment: environment, base: configuration.providerSettings)
+        } catch {
+            throw ValidationError("configuration: \(error)")
+        }
+        for channel in named where channel.sender is UnavailableSender {
+            logger.warning("channel without credentials: its replies go to the dead list", metadata: ["channel": "\(channel.name)"])
+        }
+        let fallback = ChannelSender(
+            name: "default", sender: HTTPSender.make(configuration), ratePerSecond: configuration.sendRate,
+            burst: configuration.sendBurst)
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
         let worker = Worker(
-            configuration: configuration, redis: redis, sender: HTTPSender.make(configuration), logger: logger)
+            configuration: configuration, redis: redis, channels: WorkerChannels(default: fallback, named: named),
+            logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: redis), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: HangupLogger(logger: logger)),
@@ -49,6 +64,18 @@ struct WorkerCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+extension WorkerCommand {
+    /// `channels` of the config file (SMSHOOK_CONFIG, else ./config or /etc/smshook); none when there is no file and
+    /// SMSHOOK_CONFIG is unset. A file that does not parse is an error.
+    static func declaredChannels(_ env: [String: String]) throws -> [ChannelConfig] {
+        do {
+            return try ReplyConfig.loadFile(path: env["SMSHOOK_CONFIG"]).config.channels ?? []
+        } catch let error as ReplyConfigError where env["SMSHOOK_CONFIG"] == nil && error.message.hasPrefix("no config file") {
+            return []
+        }
     }
 }
 

@@ -53,13 +53,17 @@ struct WorkerHarness {
     }
 
     /// Runs one worker until `until` holds (checked every 20 ms, at most `timeout`), then stops it gracefully.
-    func runWorker(id: String? = nil, timeout: Duration = .seconds(20), until: @Sendable @escaping () async throws -> Bool) async throws {
+    func runWorker(
+        id: String? = nil, channels: WorkerChannels? = nil, timeout: Duration = .seconds(20),
+        until: @Sendable @escaping () async throws -> Bool
+    ) async throws {
         var c = self.configuration
         if let id { c.workerID = id }
         var logger = Logger(label: "test.worker")
         logger.logLevel = .critical
         let redis = RedisClient(configuration: c.redis, logger: logger)
-        let worker = Worker(configuration: c, redis: redis, sender: HTTPSender.make(c), logger: logger)
+        let worker = channels.map { Worker(configuration: c, redis: redis, channels: $0, logger: logger) }
+            ?? Worker(configuration: c, redis: redis, sender: HTTPSender.make(c), logger: logger)
         let task = Task { try await worker.run() }
         let started = ContinuousClock.now
         while ContinuousClock.now - started < timeout {

@@ -19,12 +19,20 @@ SCALE = {"small": {"storm": 1000, "crash": 1500, "load_s": 2.0}, "full": {"storm
 
 
 def retry_storm(b, s):
-    """1. every guid POSTed 3 times concurrently to 3 instances -> each accepted once, one reply each, 0 duplicates."""
+    """1. every guid POSTed 3 times concurrently to 3 instances -> each accepted once, one reply each, 0 duplicates;
+    two channels (?channel=storm-a / storm-b): each reply leaves through its message's channel."""
     n = s["storm"]
     procs, sink = Procs(), Sink()
     try:
         r = Redis(procs, "r")
-        ports = [serve(procs, b, {"REDIS_URL": r.url}, "storm") for _ in range(3)]
+        config = os.path.join(procs.dir, "storm.yaml")
+        with open(os.path.join(ROOT, "config/smshook.yaml")) as src, open(config, "w") as dst:
+            dst.write(src.read() + "\nchannels:\n" + "".join(
+                f"  - {{name: storm-{c}, provider: http, credentials: {{url: STORM_{c.upper()}_URL, secret: STORM_SECRET}}}}\n"
+                for c in "ab"))
+        channel_env = {"SMSHOOK_CONFIG": config, "STORM_A_URL": sink.url + "/a", "STORM_B_URL": sink.url + "/b",
+                       "STORM_SECRET": "storm"}
+        ports = [serve(procs, b, {"REDIS_URL": r.url}, "storm", env={"SMSHOOK_CONFIG": config}) for _ in range(3)]
         posts = [(i, ports[k]) for i in range(n) for k in range(3)]
         random.shuffle(posts)
         accepted = [0] * n
@@ -32,7 +40,8 @@ def retry_storm(b, s):
 
         def send(item):
             i, port = item
-            st, body, _ = post(port, {"message": "yes", "number": f"+1555{i:07d}", "guid": f"storm-{i}"})
+            path = "/api/webhook/sms-received?channel=storm-" + ("a" if i % 2 == 0 else "b")
+            st, body, _ = post(port, {"message": "yes", "number": f"+1555{i:07d}", "guid": f"storm-{i}"}, path)
             with lock:
                 accepted[i] += (body or {}).get("processed", 0) if st == 200 else 0
             return st
@@ -40,12 +49,16 @@ def retry_storm(b, s):
         with cf.ThreadPoolExecutor(48) as ex:
             statuses = list(ex.map(send, posts))
         for _ in range(2):
-            worker(procs, b, r.url, "storm", sink.url)
+            worker(procs, b, r.url, "storm", sink.url, env=channel_env)
         wait_for(lambda: sink.counts()[0] >= n, 60, 0.1)
         delivered, dups = sink.counts()
-        ok = sum(accepted) == n and all(a == 1 for a in accepted) and delivered == n and dups == 0
+        with sink.lock:
+            via = {p: sink.paths.count("/hook" + p) for p in ("/a", "/b")}
+        ok = (sum(accepted) == n and all(a == 1 for a in accepted) and delivered == n and dups == 0
+              and via["/a"] == (n + 1) // 2 and via["/b"] == n // 2)
         return ok, (f"{n} guids x 3 concurrent POSTs to 3 instances: {sum(accepted)} accepted, non-200: "
-                    f"{sum(1 for x in statuses if x != 200)}, replies delivered {delivered}, duplicates {dups}")
+                    f"{sum(1 for x in statuses if x != 200)}, replies delivered {delivered} (channel a {via['/a']}, "
+                    f"b {via['/b']}), duplicates {dups}")
     finally:
         sink.close()
         procs.stop_all()

@@ -165,6 +165,7 @@ class Sink:
     def __init__(self, delay=0.0):
         self.lock = threading.Lock()
         self.deliveries = []
+        self.paths = []
         sink = self
 
         class H(BaseHTTPRequestHandler):
@@ -176,6 +177,7 @@ class Sink:
                     time.sleep(delay)
                 with sink.lock:
                     sink.deliveries.append(self.headers.get("webhook-id"))
+                    sink.paths.append(self.path)
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

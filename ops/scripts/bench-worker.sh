@@ -2,6 +2,7 @@
 # Usage: bench-worker.sh PATH_TO_SMSHOOK [JOBS] [PROVIDER] [REDIS_PORT]
 # Queues JOBS reply jobs (default 100000) on a redis-server at REDIS_PORT (a fresh one when not given), runs one
 # `smshook worker` with PROVIDER (console, output discarded; or http to a local sink) and prints jobs/s.
+# CHANNELS=2: the jobs alternate between two channels declared in a config file (console senders), to measure routing.
 set -euo pipefail
 bin=${1:?usage: bench-worker.sh PATH_TO_SMSHOOK [JOBS] [PROVIDER] [REDIS_PORT]}
 jobs=${2:-100000}
@@ -19,8 +20,15 @@ if [ -z "$port" ]; then
     for _ in $(seq 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 fi
 prefix="bench$RANDOM"
-redis-cli -p "$port" EVAL "for i = 1, tonumber(ARGV[1]) do redis.call('LPUSH', KEYS[1], '{\"id\":\"job-' .. i .. '\",\"to\":\"+1555' .. i .. '\",\"body\":\"Thanks! We got your YES.\",\"in_reply_to\":\"g-' .. i .. '\",\"intent\":\"affirmative\",\"provider\":\"smsmobileapi\",\"created_at\":\"2025-01-20T10:00:00Z\",\"attempt\":0}') end return redis.call('LLEN', KEYS[1])" 1 "$prefix:replies" "$jobs" >/dev/null
+channels=${CHANNELS:-0}
+redis-cli -p "$port" EVAL "local two = ARGV[2] == '2' for i = 1, tonumber(ARGV[1]) do local ch = '' if two then ch = ',\"channel\":{\"provider\":\"smsmobileapi\",\"name\":\"bench-' .. (i % 2 == 0 and 'a' or 'b') .. '\"}' end redis.call('LPUSH', KEYS[1], '{\"id\":\"job-' .. i .. '\",\"to\":\"+1555' .. i .. '\",\"body\":\"Thanks! We got your YES.\",\"in_reply_to\":\"g-' .. i .. '\",\"intent\":\"affirmative\",\"provider\":\"smsmobileapi\",\"created_at\":\"2025-01-20T10:00:00Z\",\"attempt\":0' .. ch .. '}') end return redis.call('LLEN', KEYS[1])" 1 "$prefix:replies" "$jobs" "$channels" >/dev/null
 env=(REDIS_URL="redis://127.0.0.1:$port" SMSHOOK_KEY_PREFIX="$prefix" SMSHOOK_PROVIDER="$provider" LOG_LEVEL=error)
+if [ "$channels" = 2 ]; then
+    config=$(mktemp -t smshook-bw-XXXXXX.yaml)
+    { cat "$here/../../config/smshook.yaml"; printf '\nchannels:\n  - {name: bench-a, provider: console}\n  - {name: bench-b, provider: console}\n'; } >"$config"
+    env+=(SMSHOOK_CONFIG="$config")
+    provider="$provider, 2 channels"
+fi
 if [ "$provider" = http ]; then
     sink_port=$("$here/free-port.sh")
     python3 "$here/http-sink.py" "$sink_port" &
@@ -42,3 +50,4 @@ sent=$(redis-cli -p "$port" EVAL "return #redis.call('KEYS', ARGV[1])" 0 "$prefi
 awk -v n="$jobs" -v s="$start" -v e="$end" -v p="$provider" -v sent="$sent" \
     'BEGIN {printf "worker drain (%s): %d jobs, %d sent-markers, %.1f s, %d jobs/s\n", p, n, sent, e - s, n / (e - s)}'
 redis-cli -p "$port" EVAL "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0" 0 "$prefix:*" >/dev/null
+if [ -n "${config:-}" ]; then rm -f "$config"; fi

@@ -87,6 +87,7 @@ echo "worker drain"
 drain_console=$("$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
 drain_console32=$(WORKER_CONCURRENCY=32 "$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
 drain_http=$("$here/bench-worker.sh" "$bin" 20000 http "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
+drain_channels=$(CHANNELS=2 "$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
 rb=$(redis-benchmark -p "$rport" -c 50 -n 200000 -t set,lpush -q | tr '\r' '\n' | grep -E '^(SET|LPUSH): [0-9.]+ requests per second' | awk '{print $1 " " int($2)}')
 set_rate=$(echo "$rb" | awk '$1 == "SET:" {print $2}')
 lpush_rate=$(echo "$rb" | awk '$1 == "LPUSH:" {print $2}')
@@ -111,6 +112,7 @@ summary=$(cat <<TXT
 | server peak RSS (VmHWM) under single-message ingest | **$(med single 8) MB** (the highest under any load: $rss_all MB, with batches of 100) |
 | worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=16 (default) | **$drain_console jobs/s** |
 | the same with WORKER_CONCURRENCY=32 | **$drain_console32 jobs/s** |
+| the same, jobs alternating between two declared channels | **$drain_channels jobs/s** |
 | worker drain, http provider to a local sink (20,000 jobs) | $drain_http jobs/s |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
 TXT

@@ -102,7 +102,7 @@ check "reply text is the template" grep -q '"message": "Thanks! We got your YES.
 metrics=$(curl -s "http://127.0.0.1:$a1/metrics")
 check "serve /metrics counts messages" grep -q 'smshook_messages_total{outcome="accepted"' <<<"$metrics"
 wm=$(curl -s "http://127.0.0.1:$((wbase + 1))/metrics")
-check "worker /metrics counts sent jobs" grep -q 'smshook_jobs_total{provider="smsmobileapi",outcome="sent"}' <<<"$wm"
+check "worker /metrics counts sent jobs" grep -q 'smshook_jobs_total{provider="smsmobileapi",channel="default",outcome="sent"}' <<<"$wm"
 check "/metrics is not on the public port" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$s1/metrics")" = 404 ]
 check "nginx serves the webhook routes only" [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$nport/metrics")" = 404 ]
 check "nginx logs no query string (?token=)" sh -c "curl -s -o /dev/null 'http://127.0.0.1:$nport/healthz?token=e2e-secret-token'; sleep 0.2; ! grep -q e2e-secret-token '$dir/nginx/logs/access.log' && grep -q 'GET /healthz ' '$dir/nginx/logs/access.log'"
