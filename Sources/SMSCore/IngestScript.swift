@@ -6,7 +6,8 @@ public enum IngestScript {
     /// (OOM under noeviction, read-only replica), so a call never stops half-way through a batch for that reason.
     public static let source = """
         #!lua
-        -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, 4 optout, then per message: dedup key, rate key.
+        -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, then per message: dedup key, rate key, opt-out set
+        -- (the global one, or its channel's when opt-out is scoped per channel).
         -- ARGV: 1 dedup ttl, 2 audit maxlen, 3 rejected maxlen, 4 max replies per window, 5 window seconds,
         -- 6 rejected count R, R rejected records, then 5 per message: dedup value, audit record (JSON objects),
         -- reply job ('' when none is due), number ('' when none), intent. The two JSON objects open with
@@ -19,8 +20,8 @@ public enum IngestScript {
           redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[6 + i])
         end
         local out, jobs = {}, {}
-        for j = 0, (#KEYS - 4) / 2 - 1 do
-          local dedup, rate = KEYS[5 + 2 * j], KEYS[6 + 2 * j]
+        for j = 0, (#KEYS - 3) / 3 - 1 do
+          local dedup, rate, optout = KEYS[4 + 3 * j], KEYS[5 + 3 * j], KEYS[6 + 3 * j]
           local a = 7 + r + 5 * j
           local value, audit, job, number, intent = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
           local expected = job ~= '' and 'queued' or 'no_reply'
@@ -29,15 +30,15 @@ public enum IngestScript {
           else
             local decision = 'no_reply'
             if intent == 'opt_out' then
-              if number ~= '' and redis.call('SADD', KEYS[4], number) == 0 then
+              if number ~= '' and redis.call('SADD', optout, number) == 0 then
                 decision = 'suppressed_optout'
               elseif job ~= '' then
                 decision = 'queued'
               end
             else
-              local optedOut = number ~= '' and redis.call('SISMEMBER', KEYS[4], number) == 1
+              local optedOut = number ~= '' and redis.call('SISMEMBER', optout, number) == 1
               if optedOut and (intent == 'opt_in' or intent == 'affirmative') then
-                redis.call('SREM', KEYS[4], number)
+                redis.call('SREM', optout, number)
                 optedOut = false
               end
               if optedOut then
@@ -86,6 +87,8 @@ public enum IngestScript {
         public var receivedAt: String
         /// The number as a subscriber key (`PhoneNumber.subscriber`): opt-out and loop guard use it.
         public var subscriber: String?
+        /// The channel whose own opt-out set applies (opt-out scoped per channel); nil: the global set.
+        public var optOutChannel: String?
 
         public init(
             message: InboundMessage, classification: Classification, job: ReplyJob?, noReplyReason: String? = nil,
@@ -179,7 +182,7 @@ public enum IngestScript {
 
     /// How many KEYS and ARGV one call has.
     public static func counts(entries: Int, rejected: Int) -> (keys: Int, arguments: Int) {
-        (4 + 2 * entries, 6 + rejected + 5 * entries)
+        (3 + 3 * entries, 6 + rejected + 5 * entries)
     }
 
     /// KEYS and ARGV for one call, as UTF-8 bytes.
@@ -214,10 +217,10 @@ public enum IngestScript {
         emit(keys.audit)
         emit(keys.replies)
         emit(keys.rejected)
-        emit(keys.optOut)
         for i in entries.indices {  // by index: no copy (and retain) of each entry's strings
             emit(keys.dedup(entries[i].message.guid))
             emit(keys.rate(entries[i].subscriber ?? "-"))
+            emit(keys.optOut(channel: entries[i].optOutChannel))
         }
         emit(settings.dedupTTLSeconds)
         emit(settings.auditMaxLength)

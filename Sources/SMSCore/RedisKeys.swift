@@ -33,4 +33,9 @@ public struct RedisKeys: Sendable, Hashable {
     /// Shared send rate limit per provider (GCRA theoretical arrival time).
     public func sendRate(_ provider: String) -> String { "\(self.prefix):ratelimit:\(provider)" }
     public func rate(_ number: String) -> String { self.prefix + ":rate:" + number }
+    /// The opt-out set: the global one, or a channel's own when opt-out is scoped per channel.
+    public func optOut(channel: String?) -> String {
+        guard let channel else { return self.optOut }
+        return self.optOut + ":" + channel
+    }
 }

@@ -46,6 +46,12 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
     public var defaultCountryCode: String?
     /// Where replies leave from (see `ChannelConfig`); none: every reply through the worker's default provider.
     public var channels: [ChannelConfig]?
+    /// `global` (default): a STOP silences every channel; `channel`: only the channel it was sent to.
+    public var optOutScope: OptOutScope?
+
+    public enum OptOutScope: String, Sendable, Hashable, Decodable {
+        case global, channel
+    }
 
     enum CodingKeys: String, CodingKey {
         case classifier, replies
@@ -53,6 +59,7 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
         case ownNumbers = "own_numbers"
         case defaultCountryCode = "default_country_code"
         case channels
+        case optOutScope = "opt_out_scope"
     }
 
     /// Parses the YAML (or JSON) text; errors name what is wrong.

@@ -63,6 +63,7 @@ public struct IngestService: Sendable {
                 entries.append(IngestScript.Entry(
                     message: message, classification: classification, job: job, noReplyReason: reason,
                     instance: self.instance, receivedAt: now, subscriber: subscriber))
+                if rules.optOutPerChannel { entries[entries.count - 1].optOutChannel = message.channel?.name }
                 results.append(.init(
                     guid: message.guid, derived: message.guidDerived, outcome: .accepted,
                     intent: classification.intent, index: results.count))

@@ -9,6 +9,8 @@ public final class ReplyRules: Sendable {
         public let policy: ReplyPolicy
         /// Declared channels; nil when the file declares none.
         public let channels: [ChannelConfig]?
+        /// True when each channel keeps its own opt-out set.
+        public let optOutPerChannel: Bool
         /// SHA-256 of the file's text; "" when the rules were not read from a file.
         public let sha256: String
     }
@@ -35,6 +37,7 @@ public final class ReplyRules: Sendable {
     static func snapshot(_ config: ReplyConfig, sha256: String) -> Snapshot {
         Snapshot(
             classifier: Classifier(config: config.classifier), policy: ReplyPolicy(config: config),
-            channels: config.channels.flatMap { $0.isEmpty ? nil : $0 }, sha256: sha256)
+            channels: config.channels.flatMap { $0.isEmpty ? nil : $0 }, optOutPerChannel: config.optOutScope == .channel,
+            sha256: sha256)
     }
 }

@@ -70,10 +70,15 @@ extension Worker {
         }
     }
 
+    /// The opt-out set that applies to `job`: its channel's when opt-out is scoped per channel, else the global one.
+    func optOutKey(_ job: ReplyJob) -> String {
+        self.keys.optOut(channel: self.configuration.optOutPerChannel ? job.channel?.name : nil)
+    }
+
     /// `skipped_optout`, `skipped_sent`, or nil to send.
     private func preCheck(_ job: ReplyJob) async throws -> String? {
         let replies = try await self.redis.pipeline([
-            RedisCommand("SISMEMBER", RedisArgument(self.keys.optOut), RedisArgument(job.to)),
+            RedisCommand("SISMEMBER", RedisArgument(self.optOutKey(job)), RedisArgument(job.to)),
             RedisCommand("EXISTS", RedisArgument(self.keys.sent(job.id))),
         ])
         // The one opt-out confirmation is meant for a number that has just opted out.
@@ -128,9 +133,9 @@ extension Worker {
         w.field("at", Self.now())
         w.endObject()
         if outcome == "sent" {
-            await self.finishSent(raw, jobID: job?.id ?? "-", record: w.bytes, optOut: optOut)
+            await self.finishSent(raw, jobID: job?.id ?? "-", record: w.bytes, optOut: optOut, optOutKey: job.map(self.optOutKey) ?? self.keys.optOut)
         } else {
-            let keys = [self.processingKey, self.keys.audit, self.keys.retry, self.keys.dead, self.keys.optOut]
+            let keys = [self.processingKey, self.keys.audit, self.keys.retry, self.keys.dead, job.map(self.optOutKey) ?? self.keys.optOut]
                 .map { RedisArgument($0) }
             let arguments = [
                 RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.configuration.auditMaxLength),
@@ -147,13 +152,13 @@ extension Worker {
     /// A sent job: sent-marker, removal from the processing list and audit in one MULTI/EXEC. Unlike the other
     /// outcomes it has no condition (the marker is set even when the reaper already took the job, so the copy it
     /// returned is skipped), so it needs no script and costs a fraction of one.
-    private func finishSent(_ raw: [UInt8], jobID: String, record: [UInt8], optOut: String?) async {
+    private func finishSent(_ raw: [UInt8], jobID: String, record: [UInt8], optOut: String?, optOutKey: String) async {
         var transaction = [
             RedisCommand("MULTI"),
             RedisCommand("LREM", RedisArgument(self.processingKey), 1, RedisArgument(bytes: raw)),
             RedisCommand("SET", RedisArgument(self.keys.sent(jobID)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
         ]
-        if let optOut { transaction.append(RedisCommand("SADD", RedisArgument(self.keys.optOut), RedisArgument(optOut))) }
+        if let optOut { transaction.append(RedisCommand("SADD", RedisArgument(optOutKey), RedisArgument(optOut))) }
         transaction.append(RedisCommand(
             "XADD", RedisArgument(self.keys.audit), "MAXLEN", "~", RedisArgument(self.configuration.auditMaxLength), "*",
             "event", "send", "decision", "sent", "data", RedisArgument(bytes: record)))

@@ -31,6 +31,8 @@ public struct WorkerConfiguration: Sendable {
     public var metricsPort = 0
     public var metricsHost = "127.0.0.1"
     public var providerSettings = ProviderSettings()
+    /// Each channel keeps its own opt-out set (`opt_out_scope: channel` in the config file); default: one global set.
+    public var optOutPerChannel = false
 
     public struct ProviderSettings: Sendable {
         public var connectTimeoutMS = 5000

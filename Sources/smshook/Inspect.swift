@@ -96,10 +96,11 @@ struct OptOut: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print every opted-out number.")
+        @Option(help: "A channel's own set (opt_out_scope: channel); default: the global set.") var channel: String?
         func run() async throws {
             let redis = try RedisFromEnvironment.client()
             defer { Task { await redis.shutdown() } }
-            let members = try await redis.send("SMEMBERS", RedisArgument(RedisFromEnvironment.keys.optOut)).array ?? []
+            let members = try await redis.send("SMEMBERS", RedisArgument(RedisFromEnvironment.keys.optOut(channel: self.channel))).array ?? []
             for number in members.compactMap(\.string).sorted() { print(number) }
         }
     }
@@ -107,8 +108,9 @@ struct OptOut: AsyncParsableCommand {
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Opt a number out (recorded in the audit stream).")
         @Argument var number: String
+        @Option(help: "A channel's own set (opt_out_scope: channel); default: the global set.") var channel: String?
         func run() async throws {
-            let added = try await OptOut.change(self.number, add: true)
+            let added = try await OptOut.change(self.number, add: true, channel: self.channel)
             print(added.changed ? "added \(added.subscriber)" : "\(added.subscriber) was already opted out")
         }
     }
@@ -116,15 +118,16 @@ struct OptOut: AsyncParsableCommand {
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Opt a number back in (recorded in the audit stream).")
         @Argument var number: String
+        @Option(help: "A channel's own set (opt_out_scope: channel); default: the global set.") var channel: String?
         func run() async throws {
-            let removed = try await OptOut.change(self.number, add: false)
+            let removed = try await OptOut.change(self.number, add: false, channel: self.channel)
             print(removed.changed ? "removed \(removed.subscriber)" : "\(removed.subscriber) was not opted out")
         }
     }
 
     /// SADD or SREM of the number as a subscriber key (normalised as the service does), and an audit entry
     /// saying who did it and when, in one transaction.
-    static func change(_ number: String, add: Bool) async throws -> (subscriber: String, changed: Bool) {
+    static func change(_ number: String, add: Bool, channel: String?) async throws -> (subscriber: String, changed: Bool) {
         let env = ProcessInfo.processInfo.environment
         let countryCode = (try? ReplyConfig.load(path: env["SMSHOOK_CONFIG"]).0)?.defaultCountryCode
         let subscriber = PhoneNumber.subscriber(number.trimmingWhitespace(), defaultCountryCode: countryCode)
@@ -134,12 +137,13 @@ struct OptOut: AsyncParsableCommand {
         let record = JSONValue.object([
             ("action", .string(action)), ("number", .string(number)), ("subscriber", .string(subscriber)),
             ("by", .string(who)), ("via", .string("smshook optout")), ("at", .string(Timestamp.now())),
+            ("channel", channel.map { .string($0) } ?? .null),
         ]).json
         let redis = try RedisFromEnvironment.client()
         defer { Task { await redis.shutdown() } }
         let replies = try await redis.pipeline([
             RedisCommand("MULTI"),
-            RedisCommand(add ? "SADD" : "SREM", RedisArgument(keys.optOut), RedisArgument(subscriber)),
+            RedisCommand(add ? "SADD" : "SREM", RedisArgument(keys.optOut(channel: channel)), RedisArgument(subscriber)),
             RedisCommand(
                 "XADD", RedisArgument(keys.audit), "MAXLEN", "~", "1000000", "*", "event", "optout_change",
                 "decision", RedisArgument(action), "data", RedisArgument(record)),

@@ -21,7 +21,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var environment = ProcessInfo.processInfo.environment
         if let concurrency { environment["WORKER_CONCURRENCY"] = String(concurrency) }
         let id = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
-        let configuration: WorkerConfiguration
+        var configuration: WorkerConfiguration
         do {
             configuration = try WorkerConfiguration(environment: environment, defaultWorkerID: id)
         } catch {
@@ -29,8 +29,10 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let named: [ChannelSender]
         do {
+            let file = try Self.declaredConfig(environment)
+            configuration.optOutPerChannel = file?.optOutScope == .channel
             named = try WorkerConfiguration.channelSenders(
-                Self.declaredChannels(environment), environment: environment, base: configuration.providerSettings)
+                file?.channels ?? [], environment: environment, base: configuration.providerSettings)
         } catch {
             throw ValidationError("configuration: \(error)")
         }
@@ -68,13 +70,13 @@ struct WorkerCommand: AsyncParsableCommand {
 }
 
 extension WorkerCommand {
-    /// `channels` of the config file (SMSHOOK_CONFIG, else ./config or /etc/smshook); none when there is no file and
+    /// The config file (for `channels` and `opt_out_scope`) (SMSHOOK_CONFIG, else ./config or /etc/smshook); none when there is no file and
     /// SMSHOOK_CONFIG is unset. A file that does not parse is an error.
-    static func declaredChannels(_ env: [String: String]) throws -> [ChannelConfig] {
+    static func declaredConfig(_ env: [String: String]) throws -> ReplyConfig? {
         do {
-            return try ReplyConfig.loadFile(path: env["SMSHOOK_CONFIG"]).config.channels ?? []
+            return try ReplyConfig.loadFile(path: env["SMSHOOK_CONFIG"]).config
         } catch let error as ReplyConfigError where env["SMSHOOK_CONFIG"] == nil && error.message.hasPrefix("no config file") {
-            return []
+            return nil
         }
     }
 }

@@ -30,7 +30,7 @@ import Testing
         let (keyBytes, argBytes) = IngestScript.arguments(entries: entries, rejected: ["r1"], keys: RedisKeys(prefix: "p"), settings: .init())
         let keys = keyBytes.map { String(decoding: $0, as: UTF8.self) }
         let args = argBytes.map { String(decoding: $0, as: UTF8.self) }
-        #expect(keys == ["p:audit", "p:replies", "p:rejected", "p:optout", "p:dedup:g1", "p:rate:+1555", "p:dedup:g2", "p:rate:-"])
+        #expect(keys == ["p:audit", "p:replies", "p:rejected", "p:dedup:g1", "p:rate:+1555", "p:optout", "p:dedup:g2", "p:rate:-", "p:optout"])
         #expect(args.count == 6 + 1 + 2 * 5)
         #expect(args[0...6] == ["604800", "1000000", "100000", "3", "3600", "1", "r1"])
         #expect(args[7] == #"{"decision":"queued","outcome":"accepted","instance":"i","received_at":"t","intent":"affirmative","job_id":"j1"}"#)

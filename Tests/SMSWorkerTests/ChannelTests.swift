@@ -136,6 +136,29 @@ struct ChannelTests {
     }
 }
 
+extension ChannelTests {
+    @Test func theWorkerChecksTheChannelsOwnOptOutSetWhenScopedPerChannel() async throws {
+        var harness = try WorkerHarness()
+        harness.configuration.optOutPerChannel = true
+        let h = harness
+        try await h.check.send("SADD", RedisArgument(h.keys.optOut(channel: "a")), "+15550700001")
+        var jobs: [ReplyJob] = []
+        for (i, name) in ["a", "b"].enumerated() {
+            var job = h.job(i, to: "+15550700001")
+            job.channel = SMSCore.Channel(provider: "smsmobileapi", name: name)
+            jobs.append(job)
+        }
+        try await h.enqueue(jobs)
+        let console = ChannelSender(name: "console", sender: ConsoleSender())
+        let channels = WorkerChannels(
+            default: console, named: [ChannelSender(name: "a", sender: ConsoleSender()), ChannelSender(name: "b", sender: ConsoleSender())])
+        try await h.runWorker(channels: channels) { (try await h.auditDecisions()).count == 2 }
+        #expect(Set(try await h.auditDecisions()) == ["skipped_optout", "sent"])
+        #expect(try await h.check.send("EXISTS", RedisArgument(h.keys.sent("job-1"))) == .integer(1), "channel b's reply was sent")
+        await h.check.shutdown()
+    }
+}
+
 @Suite struct ChannelRoutingTests {
     static func sender(_ name: String, _ kind: String) -> ChannelSender {
         ChannelSender(name: name, sender: UnavailableSender(name: kind, reason: "test"))
