@@ -28,10 +28,11 @@ public struct IngestService: Sendable {
 
     /// Stores what is valid and keeps what is not in the rejected stream. Throws `.unavailable` when Redis
     /// cannot confirm the write: nothing may be acknowledged then.
-    public func ingest(_ decoded: LegacyPayload.Decoded, logger: Logger) async throws(PayloadError) -> IngestSummary {
+    /// - Parameter receivedAt: when the call arrived, for a call replayed from the spool; now when nil.
+    public func ingest(_ decoded: LegacyPayload.Decoded, logger: Logger, receivedAt: String? = nil) async throws(PayloadError) -> IngestSummary {
         let started = ContinuousClock.now
         defer { WebhookMetrics.ingestDuration.record(duration: ContinuousClock.now - started) }
-        let now = Timestamp.now()
+        let now = receivedAt ?? Timestamp.now()
         let rules = self.rules.current
         var settings = self.settings
         settings.maxRepliesPerWindow = rules.policy.maxRepliesPerWindow

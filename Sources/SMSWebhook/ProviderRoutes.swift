@@ -39,8 +39,10 @@ extension WebhookRoutes {
             }
             switch event {
             case .message(let message):
-                let summary = try await self.ingest.ingest(.init(isBatch: false, items: [.accepted(message)]), logger: logger)
-                return JSONResponse.make(status: status, summary.json)
+                switch try await self.store(.init(isBatch: false, items: [.accepted(message)]), route: route, logger: logger) {
+                case .stored(let summary): return JSONResponse.make(status: status, summary.json)
+                case .spooled(let n, let r): return JSONResponse.make(status: status, Self.spooledJSON(accepted: n, rejected: r))
+                }
             case .other(let type, let id):
                 try await self.ingest.recordEvent(provider: route, type: type, id: id, raw: body, logger: logger)
                 let json = JSONValue.object([("status", .string("acknowledged")), ("event", .string(type))]).json
@@ -64,7 +66,7 @@ extension WebhookRoutes {
             } catch {
                 return await self.reject(body: body, error: error, logger: logger)
             }
-            _ = try await self.ingest.ingest(.init(isBatch: false, items: [.accepted(message)]), logger: logger)
+            _ = try await self.store(.init(isBatch: false, items: [.accepted(message)]), route: "twilio", logger: logger)
             return Response(
                 status: .ok, headers: [.contentType: "text/xml"],
                 body: .init(byteBuffer: ByteBuffer(string: #"<?xml version="1.0" encoding="UTF-8"?><Response/>"#)))
@@ -94,7 +96,7 @@ extension WebhookRoutes {
     func reject(body: [UInt8], error: PayloadError, logger: Logger) async -> Response {
         let raw = (try? JSONParser.parse(body)) ?? .string(String(decoding: body, as: UTF8.self))
         do throws(PayloadError) {
-            _ = try await self.ingest.ingest(.init(isBatch: false, items: [.rejected(index: 0, raw: raw, error: error)]), logger: logger)
+            _ = try await self.store(.init(isBatch: false, items: [.rejected(index: 0, raw: raw, error: error)]), route: "rejected", logger: logger)
         } catch let storage {
             return JSONResponse.error(storage, retryAfter: self.configuration.retryAfterSeconds)
         }

@@ -10,14 +10,17 @@ public enum WebhookApplication {
     /// `configuration.adminPort` is set.
     /// - Parameter metrics: renders `GET /metrics` (Prometheus text) on the admin listener; no route when nil.
     public static func make(
-        configuration: ServeConfiguration, redis: RedisClient, logger: Logger,
+        configuration: ServeConfiguration, redis: RedisClient, logger: Logger, spool: Spool? = nil,
         metrics: (@Sendable () async -> String)? = nil
     ) -> some ApplicationProtocol {
         let rules = ReplyRules(configuration.replies, sha256: configuration.repliesSHA256)
-        let routes = WebhookRoutes(configuration: configuration, redis: redis, rules: rules)
+        let routes = WebhookRoutes(configuration: configuration, redis: redis, rules: rules, spool: spool)
         let router = Router()
         routes.add(to: router)
         var services: [any Service] = [redis]
+        if let spool {
+            services.append(SpoolDrainer(spool: spool, ingest: routes.ingest, logger: logger))
+        }
         if let path = configuration.repliesPath {
             services.append(ConfigReloader(rules: rules, path: path, logger: logger))
         }

@@ -9,10 +9,13 @@ public struct WebhookRoutes: Sendable {
     let configuration: ServeConfiguration
     var ingest: IngestService
     let redis: RedisClient
+    /// Where calls go while Redis is away; nil: they get 503.
+    let spool: Spool?
 
-    public init(configuration: ServeConfiguration, redis: RedisClient, rules: ReplyRules? = nil) {
+    public init(configuration: ServeConfiguration, redis: RedisClient, rules: ReplyRules? = nil, spool: Spool? = nil) {
         self.configuration = configuration
         self.redis = redis
+        self.spool = spool
         self.ingest = IngestService(
             redis: redis, keys: RedisKeys(prefix: configuration.keyPrefix), settings: configuration.script,
             rules: rules ?? ReplyRules(configuration.replies, sha256: configuration.repliesSHA256),
@@ -61,7 +64,15 @@ public struct WebhookRoutes: Sendable {
                 }
                 decoded.assign(Channel(provider: LegacyPayload.provider, name: channel))
             }
-            let summary = try await self.ingest.ingest(decoded, logger: logger)
+            let summary: IngestSummary
+            switch try await self.store(decoded, route: "legacy", logger: logger) {
+            case .stored(let stored):
+                summary = stored
+            case .spooled(let accepted, let rejected):
+                if accepted > 0 { return JSONResponse.ok(Self.spooledJSON(accepted: accepted, rejected: rejected)) }
+                if !decoded.isBatch, case .rejected(_, _, let error)? = decoded.items.first { return JSONResponse.error(error) }
+                return JSONResponse.error(PayloadError(.invalidPayload, "no valid message in the batch"))
+            }
             if summary.processed + summary.skipped == 0 {
                 if !decoded.isBatch, let error = summary.results.first?.error { return JSONResponse.error(error) }
                 let error = PayloadError(.invalidPayload, "no valid message in the batch: \(summary.text.lowercased())")

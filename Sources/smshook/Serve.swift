@@ -28,8 +28,16 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("configuration: \(error)")
         }
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
+        var spool: Spool?
+        if let directory = configuration.spoolDirectory {
+            do {
+                spool = try Spool(directory: directory, maxBytes: configuration.spoolMaxBytes)
+            } catch {
+                throw ValidationError("configuration: SMSHOOK_SPOOL_DIR \(directory): \(error)")
+            }
+        }
         let keys = RedisKeys(prefix: configuration.keyPrefix)
-        let app = WebhookApplication.make(configuration: configuration, redis: redis, logger: logger) {
+        let app = WebhookApplication.make(configuration: configuration, redis: redis, logger: logger, spool: spool) {
             // queue gauges are sampled at scrape time: two pipelined round trips
             if let stats = try? await QueueStats.read(redis: redis, keys: keys) { stats.publish() }
             return Bootstrap.registry.emitToString()

@@ -43,6 +43,14 @@ struct TestService {
         return WebhookApplication.make(configuration: self.configuration, redis: redis, logger: logger)
     }
 
+    /// The application with an outage spool (and its drainer).
+    func app(spool: Spool) -> some ApplicationProtocol {
+        var logger = Logger(label: "test.serve")
+        logger.logLevel = .critical
+        let redis = RedisClient(configuration: self.redisConfiguration, logger: logger)
+        return WebhookApplication.make(configuration: self.configuration, redis: redis, logger: logger, spool: spool)
+    }
+
     /// The admin listener alone (`/readyz`, `/metrics`), with its own Redis client.
     var admin: some ApplicationProtocol {
         var logger = Logger(label: "test.admin")

@@ -15,7 +15,8 @@ import time
 from harness import (ROOT, Load, Procs, Redis, Sentinel, Sink, enqueue_jobs, message, post, processing_total,
                      redis_cli, serve, verify_stored, wait_for, worker)
 
-SCALE = {"small": {"storm": 1000, "crash": 1500, "load_s": 2.0}, "full": {"storm": 5000, "crash": 5000, "load_s": 4.0}}
+SCALE = {"small": {"storm": 1000, "crash": 1500, "load_s": 2.0, "away_s": 3.0},
+         "full": {"storm": 5000, "crash": 5000, "load_s": 4.0, "away_s": 20.0}}
 
 
 def retry_storm(b, s):
@@ -132,6 +133,38 @@ def redis_down(b, s):
         procs.stop_all()
 
 
+def redis_away(b, s):
+    """7. Redis stopped under load from clients that never retry (as Twilio by default): with the outage spool every
+    2xx is stored once Redis is back, nothing lost; without it, every call made during the outage is lost."""
+    procs = Procs()
+    try:
+        r = Redis(procs, "r", ["--appendonly", "yes", "--appendfsync", "always"])
+        spool = os.path.join(procs.dir, "spool")
+        with_spool = serve(procs, b, {"REDIS_URL": r.url, "REDIS_COMMAND_TIMEOUT_MS": "1000"}, "away",
+                           env={"SMSHOOK_SPOOL_DIR": spool})
+        without = serve(procs, b, {"REDIS_URL": r.url, "REDIS_COMMAND_TIMEOUT_MS": "1000"}, "away")
+        a, n = Load(with_spool, "sp", threads=4), Load(without, "ns", threads=4)
+        time.sleep(1.0)
+        r.kill()
+        time.sleep(s["away_s"])
+        r.start()
+        time.sleep(1.0)
+        a.stop()
+        n.stop()
+        drained = wait_for(lambda: not any(f.endswith(".spool") for f in os.listdir(spool)), 60, 0.2)
+        no_key, no_audit, no_job = verify_stored(r.port, "away", a.acked)
+        lost = max(no_key, no_audit, no_job)
+        refused_with = a.attempts - len(a.acked)
+        lost_without = n.attempts - len(n.acked)
+        ok = drained and lost == 0 and refused_with == 0
+        return ok, (f"Redis away {s['away_s']:.0f} s, clients never retry. With the spool: {a.attempts} calls, "
+                    f"{len(a.acked)} x 2xx, {refused_with} refused, acknowledged but lost {lost} (spool drained: "
+                    f"{drained}). Without: {n.attempts} calls, {len(n.acked)} x 2xx, {lost_without} answered 503 and "
+                    f"so lost by a client that does not retry")
+    finally:
+        procs.stop_all()
+
+
 def failover(b, s, min_ack):
     """5. primary + replica + 3 sentinels; kill the primary under load: seconds without service, acked-but-lost."""
     procs = Procs()
@@ -222,6 +255,7 @@ SCENARIOS = [
     ("5a Sentinel failover", lambda b, s: failover(b, s, False)),
     ("5b Sentinel failover, REDIS_MIN_REPLICAS_ACK=1", lambda b, s: failover(b, s, True)),
     ("6 hostile input", hostile),
+    ("7 Redis away, outage spool", redis_away),
 ]
 
 

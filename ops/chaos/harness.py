@@ -231,7 +231,7 @@ class Load:
 
     def __init__(self, port, tag, threads=16):
         self.port, self.tag = port, tag
-        self.acked, self.times = [], []
+        self.acked, self.times, self.attempts = [], [], 0
         self.lock, self.stopped = threading.Lock(), threading.Event()
         self.threads = [threading.Thread(target=self.run, args=(t,)) for t in range(threads)]
         for t in self.threads:
@@ -241,8 +241,10 @@ class Load:
         i = 0
         while not self.stopped.is_set():
             guid = f"{self.tag}-{t}-{i}"
-            if post(self.port, message(guid))[0] == 200:
-                with self.lock:
+            ok = post(self.port, message(guid))[0] == 200
+            with self.lock:
+                self.attempts += 1
+                if ok:
                     self.acked.append(guid)
                     self.times.append(time.time())
             i += 1

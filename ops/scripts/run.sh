@@ -21,6 +21,8 @@ if [ -z "${REDIS_URL:-}" ]; then
 fi
 # Local development: no webhook authentication unless configured (serve logs this loudly).
 export SMSHOOK_AUTH=${SMSHOOK_AUTH:-none}
+# While Redis is away, calls are fsynced here and replayed when it is back (README "Outage spool").
+export SMSHOOK_SPOOL_DIR=${SMSHOOK_SPOOL_DIR:-$root/.data/spool}
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; }
 trap cleanup EXIT
 # In the foreground: Ctrl-C reaches smshook, which shuts down gracefully; then the EXIT trap stops redis-server.
