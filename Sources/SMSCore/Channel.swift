@@ -52,6 +52,13 @@ public struct Channel: Sendable, Hashable {
         w.endObject()
     }
 
+    /// Writes `"channel": {...}` when there is a channel.
+    public static func write(_ channel: Channel?, to w: inout JSONWriter) {
+        guard let channel else { return }
+        w.key("channel")
+        channel.write(to: &w)
+    }
+
     /// Read back from a job or record; nil when absent or without a provider.
     public init?(json: JSONValue?) {
         guard let json, let provider = json["provider"]?.stringValue else { return nil }

@@ -14,7 +14,9 @@ public struct ChannelConfig: Sendable, Hashable, Decodable {
     /// `twilio`, `smsmobileapi` or `http`: the API replies are sent through.
     public var provider: String
     /// Our numbers on this account (Twilio `To`); a reply leaves from the one the message came in on.
-    public var numbers: [String] = []
+    public let numbers: [String]
+    /// `numbers` as subscriber keys, made once: each inbound message is compared with them.
+    let numberKeys: Set<String>
     /// Devices (SMSMobileAPI `device_id` / `sIdentifiant`, android-sms-gateway `deviceId`).
     public var devices: [String] = []
     /// Twilio Messaging Service the messages come through (and replies leave through).
@@ -37,6 +39,7 @@ public struct ChannelConfig: Sendable, Hashable, Decodable {
         self.name = name
         self.provider = provider
         self.numbers = numbers
+        self.numberKeys = Set(numbers.map { PhoneNumber.subscriber($0) })
         self.devices = devices
         self.credentials = credentials
     }
@@ -46,6 +49,7 @@ public struct ChannelConfig: Sendable, Hashable, Decodable {
         self.name = try c.decode(String.self, forKey: .name)
         self.provider = try c.decode(String.self, forKey: .provider)
         self.numbers = try c.decodeIfPresent([String].self, forKey: .numbers) ?? []
+        self.numberKeys = Set(self.numbers.map { PhoneNumber.subscriber($0) })
         self.devices = try c.decodeIfPresent([String].self, forKey: .devices) ?? []
         self.messagingServiceSID = try c.decodeIfPresent(String.self, forKey: .messagingServiceSID)
         self.credentials = try c.decodeIfPresent([String: String].self, forKey: .credentials) ?? [:]
@@ -58,7 +62,7 @@ public struct ChannelConfig: Sendable, Hashable, Decodable {
     public func receives(_ inbound: Channel) -> Bool {
         if let name = inbound.name { return name == self.name }
         guard inbound.provider == self.provider || self.provider == "http" else { return false }
-        if let number = inbound.number, self.numbers.contains(where: { PhoneNumber.subscriber($0) == PhoneNumber.subscriber(number) }) {
+        if let number = inbound.number, self.numberKeys.contains(PhoneNumber.subscriber(number)) {
             return true
         }
         if let device = inbound.device, self.devices.contains(device) { return true }

@@ -122,10 +122,7 @@ public enum IngestScript {
             w.field("received_at", self.receivedAt)
             w.field("intent", self.classification.intent.rawValue)
             w.field("job_id", ifPresent: self.job?.id)
-            if let channel = self.message.channel {
-                w.key("channel")
-                channel.write(to: &w)
-            }
+            Channel.write(self.message.channel, to: &w)
             w.endObject()
         }
 
@@ -153,10 +150,7 @@ public enum IngestScript {
             w.field("confidence", self.classification.confidence)
             w.field("job_id", ifPresent: self.job?.id)
             w.field("no_reply_reason", ifPresent: self.noReplyReason)
-            if let channel = self.message.channel {
-                w.key("channel")
-                channel.write(to: &w)
-            }
+            Channel.write(self.message.channel, to: &w)
             w.field("instance", self.instance)
             w.field("received_at", self.receivedAt)
             w.endObject()

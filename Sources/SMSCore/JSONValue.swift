@@ -35,6 +35,16 @@ public enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    /// A scalar as text: a string as it is, a number by its JSON text, a boolean as `true`/`false`; nil otherwise.
+    public var scalarText: String? {
+        switch self {
+        case .string(let s): s
+        case .number(let n): n
+        case .bool(let b): b ? "true" : "false"
+        default: nil
+        }
+    }
+
     /// A short name of the type, for error messages.
     public var typeName: String {
         switch self {

@@ -22,8 +22,8 @@ public enum ProviderPayloads {
             timeReceived: try MessageValidator.optionalText(data["received_at"], field: "data.received_at"),
             provider: "smsmobileapi",
             channel: Channel(
-                provider: "smsmobileapi", device: Self.text(data["device_id"]), sim: Self.text(data["sim"] ?? data["port"]),
-                alias: Self.text(data["alias"]))))
+                provider: "smsmobileapi", device: data["device_id"]?.scalarText, sim: (data["sim"] ?? data["port"])?.scalarText,
+                alias: data["alias"]?.scalarText)))
     }
 
     /// Twilio's form: `MessageSid, AccountSid, From, To, Body, NumMedia, ...`.
@@ -54,7 +54,7 @@ public enum ProviderPayloads {
             timeReceived: try MessageValidator.optionalText(payload["receivedAt"], field: "payload.receivedAt"),
             provider: "android-sms-gateway",
             channel: Channel(
-                provider: "android-sms-gateway", device: Self.text(envelope["deviceId"]), sim: Self.text(payload["simNumber"]))))
+                provider: "android-sms-gateway", device: envelope["deviceId"]?.scalarText, sim: payload["simNumber"]?.scalarText)))
     }
 
     /// An event envelope: its type (at `typeField`), its `id`, and the object at `messageField` when the type is
@@ -71,15 +71,6 @@ public enum ProviderPayloads {
             throw PayloadError(.missingField, "\(messageField) must be an object", field: messageField)
         }
         return (type, json["id"]?.stringValue, message, json)
-    }
-
-    /// A scalar identifier as text (`1` or `"1"`); nil for anything else.
-    static func text(_ value: JSONValue?) -> String? {
-        switch value {
-        case .string(let s)?: s
-        case .number(let n)?: n
-        default: nil
-        }
     }
 
     static func object(_ body: [UInt8]) throws(PayloadError) -> JSONValue {

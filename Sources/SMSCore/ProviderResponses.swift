@@ -32,10 +32,10 @@ public enum ProviderResponses {
         guard let json = try? JSONParser.parse(body), let result = json["result"] else {
             return .retryable(reason: "unreadable answer: \(text.prefix(200))", retryAfter: nil)
         }
-        let error = self.scalar(result["error"]) ?? "0"
-        let sent = self.scalar(result["sent"]) ?? "0"
+        let error = result["error"]?.scalarText ?? "0"
+        let sent = result["sent"]?.scalarText ?? "0"
         if error == "0" || error.isEmpty, sent != "0" {
-            return .sent(providerID: self.scalar(result["id"]) ?? self.scalar(result["guid"]))
+            return .sent(providerID: result["id"]?.scalarText ?? result["guid"]?.scalarText)
         }
         return .permanent(reason: "smsmobileapi error \(error): \(text.prefix(200))", optOut: false)
     }
@@ -44,7 +44,7 @@ public enum ProviderResponses {
     public static func twilio(status: Int, retryAfter: String?, body: [UInt8]) -> SendResult {
         let text = String(decoding: body, as: UTF8.self)
         let json = try? JSONParser.parse(body)
-        let code = self.scalar(json?["code"])
+        let code = json?["code"]?.scalarText
         if code == "21610" {
             return .permanent(reason: "twilio 21610: recipient unsubscribed", optOut: true)
         }
@@ -61,14 +61,5 @@ public enum ProviderResponses {
     public static func http(status: Int, retryAfter: String?, body: [UInt8]) -> SendResult {
         let text = String(decoding: body, as: UTF8.self)
         return self.byStatus(status, retryAfter: retryAfter, body: text) ?? .sent(providerID: nil)
-    }
-
-    static func scalar(_ value: JSONValue?) -> String? {
-        switch value {
-        case .string(let s)?: return s
-        case .number(let n)?: return n
-        case .bool(let b)?: return b ? "true" : "false"
-        default: return nil
-        }
     }
 }

@@ -49,10 +49,7 @@ public struct ReplyJob: Sendable, Hashable {
         w.field("created_at", self.createdAt)
         w.field("attempt", self.attempt)
         if self.recovered > 0 { w.field("recovered", self.recovered) }
-        if let channel = self.channel {
-            w.key("channel")
-            channel.write(to: &w)
-        }
+        Channel.write(self.channel, to: &w)
         w.endObject()
     }
 

@@ -38,10 +38,7 @@ public enum SpoolRecord {
                 w.field("hour", ifPresent: m.hour)
                 w.field("time_received", ifPresent: m.timeReceived)
                 w.field("provider", m.provider)
-                if let channel = m.channel {
-                    w.key("channel")
-                    channel.write(to: &w)
-                }
+                Channel.write(m.channel, to: &w)
                 w.endObject()
             case .rejected(let index, let raw, let error):
                 w.beginObject()

@@ -26,7 +26,7 @@ public final class Spool: Sendable {
             if name.hasSuffix(".tmp") {
                 try? FileManager.default.removeItem(atPath: path)  // never renamed: never acknowledged
             } else if name.hasSuffix(".spool") {
-                bytes += (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                bytes += Self.size(path)
                 count += 1
             }
         }
@@ -76,25 +76,28 @@ public final class Spool: Sendable {
     /// Removes a replayed file.
     public func remove(_ name: String) {
         let path = self.directory + "/" + name
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard unlink(path) == 0 else { return }
-        self.state.withLock {
-            $0.bytes = max(0, $0.bytes - size)
-            $0.count = max(0, $0.count - 1)
-        }
+        let size = Self.size(path)
+        if unlink(path) == 0 { self.forget(size) }
     }
 
     /// Moves a file that cannot be replayed aside (`bad/`), keeping it for a person to look at.
     public func quarantine(_ name: String) {
         let bad = self.directory + "/bad"
         try? FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
-        let size = (try? FileManager.default.attributesOfItem(atPath: self.directory + "/" + name)[.size] as? Int) ?? 0
-        if rename(self.directory + "/" + name, bad + "/" + name) == 0 {
-            self.state.withLock {
-                $0.bytes = max(0, $0.bytes - size)
-                $0.count = max(0, $0.count - 1)
-            }
+        let size = Self.size(self.directory + "/" + name)
+        if rename(self.directory + "/" + name, bad + "/" + name) == 0 { self.forget(size) }
+    }
+
+    /// A file that left the spool (replayed or set aside) no longer counts.
+    private func forget(_ size: Int) {
+        self.state.withLock {
+            $0.bytes = max(0, $0.bytes - size)
+            $0.count = max(0, $0.count - 1)
         }
+    }
+
+    private static func size(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }
 
     private func write(_ record: [UInt8], to name: String) throws(Failure) {
