@@ -29,6 +29,7 @@ test: deps
 	ops/scripts/with-redis.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 	ops/scripts/lint-ops.sh "$$($(SWIFT) build --show-bin-path)/smshook"
 	ops/scripts/with-redis.sh ops/scripts/e2e.sh "$$($(SWIFT) build --show-bin-path)/smshook"
+	ops/scripts/deps.sh nft:nftables ip:iproute2
 	python3 ops/chaos/chaos.py "$$($(SWIFT) build --show-bin-path)/smshook" --scale small
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-5} ops/scripts/fuzz.sh
 
@@ -38,6 +39,7 @@ fuzz: deps
 
 ## Fault scenarios at full scale (5,000 guids / jobs); figures into RELIABILITY.md.
 chaos: deps
+	ops/scripts/deps.sh nft:nftables ip:iproute2
 	$(SWIFT) build --product smshook $(SWIFT_FLAGS)
 	python3 ops/chaos/chaos.py "$$($(SWIFT) build --show-bin-path)/smshook" --scale full --report RELIABILITY.md
 

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import RedisClient
 import SMSCore
 
@@ -9,6 +10,10 @@ extension Worker {
         var nextHeartbeat = clock.now
         var nextSchedule = clock.now
         var nextReap = clock.now + .seconds(self.configuration.reapInterval * Double.random(in: 0.1...1))
+        // longer than a fetch can wait for its reply, so a job seen unclaimed in two scans can no longer be claimed
+        let orphanInterval = Duration.seconds(self.configuration.blockSeconds) + self.configuration.redis.commandTimeout + .seconds(1)
+        var nextOrphanScan = clock.now + orphanInterval
+        var suspects: Set<[UInt8]> = []
         while !Task.isCancelled {
             let now = clock.now
             if now >= nextHeartbeat {
@@ -23,7 +28,11 @@ extension Worker {
                 await self.reapIfElected()
                 nextReap = now + .seconds(self.configuration.reapInterval)
             }
-            let wake = min(nextHeartbeat, nextSchedule, nextReap)
+            if now >= nextOrphanScan && !self.isStopping {
+                suspects = await self.requeueOrphans(suspects)
+                nextOrphanScan = now + orphanInterval
+            }
+            let wake = min(nextHeartbeat, nextSchedule, nextReap, nextOrphanScan)
             try? await Task.sleep(until: max(wake, clock.now + .milliseconds(10)), clock: clock)
         }
     }
@@ -54,6 +63,28 @@ extension Worker {
             if let n = moved.int, n > 0 { self.logger.info("due retries queued", metadata: ["jobs": "\(n)"]) }
         } catch {
             self.logger.error("retry scheduler failed", metadata: ["redis.error": "\(error)"])
+        }
+    }
+
+    /// Jobs in this worker's processing list that no fetch loop holds: those also unheld at the previous scan are
+    /// orphans (Redis moved them, the reply was lost to a timeout or a broken connection) and go back to the queue.
+    /// Returns this scan's unheld jobs, the suspects of the next one.
+    private func requeueOrphans(_ previous: Set<[UInt8]>) async -> Set<[UInt8]> {
+        do {
+            let listed = try await self.redis.send("LRANGE", RedisArgument(self.processingKey), 0, 999).array ?? []
+            let held = self.inFlight.withLock { $0 }
+            let unheld = Set(listed.compactMap(\.bytes).filter { held[$0] == nil })
+            let orphans = unheld.intersection(previous)
+            guard !orphans.isEmpty else { return unheld }
+            let moved = try await self.redis.evaluate(
+                WorkerScripts.requeueOrphans, keys: [RedisArgument(self.processingKey), RedisArgument(self.keys.replies)],
+                arguments: orphans.map { RedisArgument(bytes: $0) })
+            self.logger.warning("orphaned jobs returned to the queue", metadata: ["jobs": "\(moved.int ?? 0)"])
+            Counter(label: "smshook_worker_orphans_requeued_total").increment(by: Int(moved.int ?? 0))
+            return unheld.subtracting(orphans)
+        } catch {
+            self.logger.error("orphan scan failed", metadata: ["redis.error": "\(error)"])
+            return previous
         }
     }
 

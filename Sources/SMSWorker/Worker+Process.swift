@@ -4,7 +4,8 @@ import RedisClient
 import SMSCore
 
 extension Worker {
-    /// One job: pre-checks, rate limit, send, finish. Redis hiccups are retried; the send happens at most once here.
+    /// One job: channel, rate limit, claim (the fence: still owned, not sent, not opted out), send, finish. Redis
+    /// hiccups are retried; the send happens at most once here.
     func process(_ raw: [UInt8]) async {
         guard let job = try? ReplyJob(json: JSONParser.parse(raw)) else {
             let channel = self.channels.fallback
@@ -26,13 +27,27 @@ extension Worker {
                 detail: self.deadRecord(job, error: refused.message), error: refused.message)
             return
         }
-        guard let skip = await self.withRedisRetry({ try await self.preCheck(job) }) else { return }
-        if let skip {
-            await self.finish(raw, job: job, channel: channel, outcome: skip, detail: "", error: nil)
-            return
-        }
         if let due = await self.waitForRateLimit(channel) {
             // this channel is saturated: the job waits in the retry set, not in a fetch loop other channels need
+            await self.finish(raw, job: job, channel: channel, outcome: "deferred", detail: String(decoding: raw, as: UTF8.self), error: nil, due: due)
+            return
+        }
+        // the fence, as close to the send as it can be: still ours, not sent, not opted out
+        guard let claim = await self.withRedisRetry({ try await self.claim(raw, job) }) else { return }
+        switch claim {
+        case .send:
+            break
+        case .fenced:
+            // reaped while stalled: the job is another worker's now, and this one must not send it
+            self.logger.warning("job no longer owned (reaped while this worker stalled); not sending", metadata: ["job.id": "\(job.id)"])
+            Counter(label: "smshook_worker_fenced_total").increment()
+            return
+        case .skip(let outcome):
+            await self.finish(raw, job: job, channel: channel, outcome: outcome, detail: "", error: nil)
+            return
+        case .busy(let ms):
+            // a reaped worker claimed it and may have sent it: look again when its claim lapses
+            let due = Int64((Date().timeIntervalSince1970 * 1000).rounded()) + min(max(ms, 0), 86_400_000) + 100
             await self.finish(raw, job: job, channel: channel, outcome: "deferred", detail: String(decoding: raw, as: UTF8.self), error: nil, due: due)
             return
         }
@@ -75,17 +90,28 @@ extension Worker {
         self.keys.optOut(channel: self.configuration.optOutPerChannel ? job.channel?.name : nil)
     }
 
-    /// `skipped_optout`, `skipped_sent`, or nil to send.
-    private func preCheck(_ job: ReplyJob) async throws -> String? {
-        let replies = try await self.redis.pipeline([
-            RedisCommand("SISMEMBER", RedisArgument(self.optOutKey(job)), RedisArgument(job.to)),
-            RedisCommand("EXISTS", RedisArgument(self.keys.sent(job.id))),
-        ])
+    enum Claim: Equatable { case send, fenced, skip(String), busy(Int64) }
+
+    /// `WorkerScripts.claim`: still ours, not sent, not opted out; the send marker then holds our lease.
+    private func claim(_ raw: [UInt8], _ job: ReplyJob) async throws -> Claim {
+        let keys = [self.processingKey, self.keys.sent(job.id), self.optOutKey(job)].map { RedisArgument($0) }
         // The one opt-out confirmation is meant for a number that has just opted out.
-        if replies[0].int == 1 && job.intent != .optOut { return "skipped_optout" }
-        if replies[1].int == 1 { return "skipped_sent" }
-        _ = try replies[0].orThrow()
-        return nil
+        let number = job.intent == .optOut ? "" : job.to
+        let reply = try await self.redis.evaluate(
+            WorkerScripts.claim, keys: keys,
+            arguments: [
+                RedisArgument(bytes: raw), RedisArgument(self.configuration.workerID),
+                RedisArgument(self.configuration.sendLeaseMS), RedisArgument(number),
+            ])
+        let parts = try reply.orThrow().array ?? []
+        switch parts.first?.string {
+        case "send": return .send
+        case "fenced": return .fenced
+        case "skipped_sent": return .skip("skipped_sent")
+        case "skipped_optout": return .skip("skipped_optout")
+        case "busy": return .busy(parts.count > 1 ? parts[1].int ?? 0 : 0)
+        default: throw RedisError(.server, "claim script answered \(reply)")
+        }
     }
 
     /// Takes this channel's turn (GCRA per channel, shared by all workers). A short wait is slept here; past
@@ -135,12 +161,14 @@ extension Worker {
         if outcome == "sent" {
             await self.finishSent(raw, jobID: job?.id ?? "-", record: w.bytes, optOut: optOut, optOutKey: job.map(self.optOutKey) ?? self.keys.optOut)
         } else {
-            let keys = [self.processingKey, self.keys.audit, self.keys.retry, self.keys.dead, job.map(self.optOutKey) ?? self.keys.optOut]
-                .map { RedisArgument($0) }
+            let keys = [
+                self.processingKey, self.keys.audit, self.keys.retry, self.keys.dead, job.map(self.optOutKey) ?? self.keys.optOut,
+                self.keys.sent(job?.id ?? "-"),
+            ].map { RedisArgument($0) }
             let arguments = [
                 RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.configuration.auditMaxLength),
                 RedisArgument(bytes: w.bytes), RedisArgument(detail), RedisArgument(String(due)),
-                RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""),
+                RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""), RedisArgument(self.configuration.workerID),
             ]
             _ = await self.withRedisRetry {
                 try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)

@@ -17,6 +17,10 @@ public struct WorkerConfiguration: Sendable {
     public var heartbeatInterval = 10.0
     public var reapInterval = 10.0
     public var maxRecoveries = 3
+    /// How long a send claim holds (`WorkerScripts.claim`): a job reaped from a worker that may have sent it waits this
+    /// long before another worker sends it; a stalled worker that wakes within it finishes its send first.
+    public var sendLeaseSeconds = 60
+    var sendLeaseMS: Int { self.sendLeaseSeconds * 1000 }
     public var drainSeconds = 25.0
     public var schedulerInterval = 1.0
     public var backoff = Backoff()
@@ -71,6 +75,7 @@ public struct WorkerConfiguration: Sendable {
         self.heartbeatInterval = try r.double("WORKER_HEARTBEAT_INTERVAL", default: Double(self.heartbeatTTL) / 3, range: 0.05...3600)
         self.reapInterval = try r.double("WORKER_REAP_INTERVAL", default: 10, range: 0.05...3600)
         self.maxRecoveries = try r.int("WORKER_MAX_RECOVERIES", default: 3, range: 0...1000)
+        self.sendLeaseSeconds = try r.int("WORKER_SEND_LEASE", default: 60, range: 1...86400)
         self.drainSeconds = try r.double("WORKER_DRAIN_SECONDS", default: 25, range: 0...3600)
         self.backoff = Backoff(
             baseSeconds: try r.double("RETRY_BASE_SECONDS", default: 5, range: 0.001...86400),

@@ -2,14 +2,35 @@ import RedisClient
 
 /// The worker's atomic steps, each one Lua script.
 enum WorkerScripts {
+    /// The fence before a send, in one round trip: the job must still be in this worker's processing list (a worker
+    /// that stalled past its heartbeat TTL and was reaped no longer owns it), not sent, and its number not opted out;
+    /// then its send marker becomes `sending <worker>` for the lease. A marker held by another worker means that
+    /// worker may have sent it before it was reaped: wait for the lease (it finishes as `1`, or lapses).
+    /// KEYS: processing, send marker, optout. ARGV: raw job, worker id, lease (ms), number ('' skips the opt-out check).
+    /// Returns {'send'} | {'fenced'} | {'skipped_sent'} | {'skipped_optout'} | {'busy', ms left}.
+    static let claim = RedisScript("""
+        #!lua
+        if not redis.call('LPOS', KEYS[1], ARGV[1]) then return {'fenced'} end
+        local mine = 'sending ' .. ARGV[2]
+        local marker = redis.call('GET', KEYS[2])
+        if marker and marker ~= mine then
+          if string.sub(marker, 1, 8) ~= 'sending ' then return {'skipped_sent'} end
+          return {'busy', redis.call('PTTL', KEYS[2])}
+        end
+        if ARGV[4] ~= '' and redis.call('SISMEMBER', KEYS[3], ARGV[4]) == 1 then return {'skipped_optout'} end
+        redis.call('SET', KEYS[2], mine, 'PX', ARGV[3])
+        return {'send'}
+        """)
+
     /// Finishes a job that was not sent (a sent one needs no condition: `Worker.finishSent`, MULTI/EXEC).
-    /// KEYS: processing, audit, retry zset, dead list, optout. ARGV: raw job, outcome (skipped_optout |
+    /// KEYS: processing, audit, retry zset, dead list, optout, send marker. ARGV: raw job, outcome (skipped_optout |
     /// skipped_sent | retry | dead | deferred: rate-limited, back to the retry set unchanged and not audited), audit maxlen, audit data, retry member or dead record, retry due (ms), dead max,
-    /// number to opt out ('' none). Nothing happens to a job no longer in this worker's processing list (the reaper
-    /// took it).
+    /// number to opt out ('' none), worker id. This worker's send claim is released in any case (nothing was sent);
+    /// nothing else happens to a job no longer in this worker's processing list (the reaper took it).
     static let finish = RedisScript("""
         #!lua
         local outcome = ARGV[2]
+        if redis.call('GET', KEYS[6]) == 'sending ' .. ARGV[9] then redis.call('DEL', KEYS[6]) end
         local removed = redis.call('LREM', KEYS[1], 1, ARGV[1])
         if removed == 0 then
           return 0
@@ -63,6 +84,20 @@ enum WorkerScripts {
         end
         redis.call('SREM', KEYS[4], ARGV[1])
         return moved
+        """)
+
+    /// Returns jobs left in this worker's own processing list by fetches whose reply never arrived (a timeout or a
+    /// dropped connection after Redis had moved the job). KEYS: processing, queue. ARGV: raw jobs. Returns jobs moved.
+    static let requeueOrphans = RedisScript("""
+        #!lua
+        local n = 0
+        for _, raw in ipairs(ARGV) do
+          if redis.call('LREM', KEYS[1], 1, raw) == 1 then
+            redis.call('RPUSH', KEYS[2], raw)
+            n = n + 1
+          end
+        end
+        return n
         """)
 
     /// Gives back everything this worker holds (graceful stop). KEYS: processing, queue. Returns jobs moved.

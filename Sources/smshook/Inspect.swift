@@ -83,8 +83,13 @@ struct Inspect: AsyncParsableCommand {
             print("audit:")
             for line in lines.reversed() { print("  " + line) }
             guard let jobID else { print("reply: none queued"); return }
-            let sent = try await redis.send("EXISTS", RedisArgument(keys.sent(jobID))).int == 1
-            print("reply job \(jobID): \(sent ? "sent" : "not sent yet (queued, in flight, retrying, or dead; see the audit above)")")
+            let marker = try await redis.send("GET", RedisArgument(keys.sent(jobID))).string
+            let state = switch marker {
+            case .none: "not sent yet (queued, retrying, or dead; see the audit above)"
+            case .some(let m) where m.hasPrefix("sending "): "being sent by worker \(m.dropFirst(8)) (its claim lapses after WORKER_SEND_LEASE)"
+            case .some: "sent"
+            }
+            print("reply job \(jobID): \(state)")
         }
     }
 }

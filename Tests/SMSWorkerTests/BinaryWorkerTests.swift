@@ -21,6 +21,8 @@ struct BinaryWorkerTests {
             "HTTP_PROVIDER_URL": base + "/hook", "HTTP_PROVIDER_SECRET": "s", "SMSHOOK_ALLOW_INSECURE_PROVIDER": "1", "WORKER_CONCURRENCY": String(concurrency),
             "WORKER_HEARTBEAT_TTL": "1", "WORKER_HEARTBEAT_INTERVAL": "0.25", "WORKER_REAP_INTERVAL": "0.25",
             "WORKER_BLOCK_SECONDS": "0.2", "WORKER_DRAIN_SECONDS": String(drain), "LOG_LEVEL": "error",
+            // a killed worker's claimed jobs (maybe sent) wait this long before another worker sends them
+            "WORKER_SEND_LEASE": "2",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -54,7 +54,8 @@ class Procs:
                 p.wait(5)
             except Exception:
                 pass
-        subprocess.run(["rm", "-rf", self.dir])
+        if os.environ.get("CHAOS_KEEP") != "1":
+            subprocess.run(["rm", "-rf", self.dir])
 
 
 def redis_cli(port, *args):
@@ -108,13 +109,13 @@ def serve(procs, binary, redis_env, prefix, env=None):
     return port
 
 
-def worker(procs, binary, redis_url, prefix, sink_url, env=None):
+def worker(procs, binary, redis_url, prefix, sink_url, env=None, log="workers.log"):
     return procs.start([binary, "worker"],
                        env={"REDIS_URL": redis_url, "SMSHOOK_KEY_PREFIX": prefix, "SMSHOOK_PROVIDER": "http",
                             "HTTP_PROVIDER_URL": sink_url, "HTTP_PROVIDER_SECRET": "chaos", "SMSHOOK_ALLOW_INSECURE_PROVIDER": "1", "LOG_LEVEL": "error",
                             "WORKER_HEARTBEAT_TTL": "2", "WORKER_HEARTBEAT_INTERVAL": "0.5",
-                            "WORKER_REAP_INTERVAL": "0.5", "WORKER_BLOCK_SECONDS": "0.2", **(env or {})},
-                       log="workers.log")
+                            "WORKER_REAP_INTERVAL": "0.5", "WORKER_BLOCK_SECONDS": "0.2", "WORKER_SEND_LEASE": "2", **(env or {})},
+                       log=log)
 
 
 _local = threading.local()
@@ -166,18 +167,24 @@ class Sink:
         self.lock = threading.Lock()
         self.deliveries = []
         self.paths = []
+        self.guids = {}  # in_reply_to -> replies received
         sink = self
 
         class H(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if delay:
                     time.sleep(delay)
+                try:
+                    guid = json.loads(body).get("in_reply_to")
+                except ValueError:
+                    guid = None
                 with sink.lock:
                     sink.deliveries.append(self.headers.get("webhook-id"))
                     sink.paths.append(self.path)
+                    sink.guids[guid] = sink.guids.get(guid, 0) + 1
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -199,6 +206,12 @@ class Sink:
         with self.lock:
             ids = list(self.deliveries)
         return len(set(ids)), len(ids) - len(set(ids))
+
+    def replies(self, guids):
+        """(guids without a reply, replies beyond the first) for these inbound guids."""
+        with self.lock:
+            counts = [self.guids.get(g, 0) for g in guids]
+        return sum(1 for c in counts if c == 0), sum(c - 1 for c in counts if c > 1)
 
     def close(self):
         self.server.shutdown()
@@ -283,3 +296,27 @@ def verify_stored(redis_port, prefix, guids):
         out = redis_cli(redis_port, "EVAL", VERIFY, 0, prefix, *guids[start:start + 2000]).split()
         missing = [m + int(x) for m, x in zip(missing, out)]
     return missing
+
+
+DUPLICATE_JOBS = """
+local seen, dups = {}, 0
+for _, key in ipairs(KEYS) do
+  for _, j in ipairs(redis.call('LRANGE', key, 0, -1)) do
+    local g = cjson.decode(j).in_reply_to
+    if seen[g] then dups = dups + 1 else seen[g] = true end
+  end
+end
+return dups
+"""
+
+
+def duplicate_jobs(redis_port, prefix):
+    """Reply jobs queued twice for one inbound message (the queue and the retry set are read as lists of jobs)."""
+    return int(redis_cli(redis_port, "EVAL", DUPLICATE_JOBS, 1, f"{prefix}:replies") or 0)
+
+
+def queue_empty(redis_port, prefix):
+    """Nothing queued, due for a retry or held by a worker."""
+    return (int(redis_cli(redis_port, "LLEN", f"{prefix}:replies") or 0) == 0
+            and int(redis_cli(redis_port, "ZCARD", f"{prefix}:replies:retry") or 0) == 0
+            and processing_total(redis_port, prefix) == 0)

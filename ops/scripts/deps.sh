@@ -6,7 +6,8 @@ pkg-config --exists hiredis 2>/dev/null || need+=(libhiredis-dev)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v pkg-config >/dev/null || need+=(pkg-config)
-for tool in "$@"; do command -v "$tool" >/dev/null || need+=("$tool"); done
+# extra tools as arguments: `tool` (package of the same name) or `tool:package`
+for arg in "$@"; do command -v "${arg%%:*}" >/dev/null || need+=("${arg#*:}"); done
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     sudo_cmd=""
