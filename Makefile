@@ -4,7 +4,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)/smshook
 
-.PHONY: all deps build build-release run test chaos fuzz eval bench bench-redis install uninstall clean
+.PHONY: all deps build build-release run test chaos soak fuzz eval bench bench-redis install uninstall clean
 PREFIX ?= /usr/local
 export PREFIX DESTDIR
 
@@ -31,6 +31,7 @@ test: deps
 	ops/scripts/with-redis.sh ops/scripts/e2e.sh "$$($(SWIFT) build --show-bin-path)/smshook"
 	ops/scripts/deps.sh nft:nftables ip:iproute2
 	python3 ops/chaos/chaos.py "$$($(SWIFT) build --show-bin-path)/smshook" --scale small
+	python3 ops/chaos/soak.py "$$($(SWIFT) build --show-bin-path)/smshook" --seconds $${SOAK_SECONDS:-60}
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-5} ops/scripts/fuzz.sh
 
 ## Every libFuzzer target (Tests/Fuzz) for FUZZ_SECONDS each (default 60); a crash fails it and keeps the input.
@@ -42,6 +43,12 @@ chaos: deps
 	ops/scripts/deps.sh nft:nftables ip:iproute2
 	$(SWIFT) build --product smshook $(SWIFT_FLAGS)
 	python3 ops/chaos/chaos.py "$$($(SWIFT) build --show-bin-path)/smshook" --scale full --report RELIABILITY.md
+
+## Steady mixed load against 2 serve + 2 workers for SOAK_SECONDS (default 600), sampling RSS, fds, threads, Redis
+## memory and keys, queue depth and p99 every 10 s; fails on growth beyond its bounds or any lost or duplicate reply.
+soak: deps
+	$(SWIFT) build --product smshook $(SWIFT_FLAGS)
+	python3 ops/chaos/soak.py "$$($(SWIFT) build --show-bin-path)/smshook" --seconds $${SOAK_SECONDS:-600}
 
 ## Classifier accuracy per intent on eval/labelled.tsv (fails under 97%).
 eval: build

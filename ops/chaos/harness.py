@@ -163,11 +163,13 @@ def post(port, body, path="/api/webhook/sms-received"):
 class Sink:
     """A provider endpoint that counts deliveries by job id (webhook-id header)."""
 
-    def __init__(self, delay=0.0):
+    def __init__(self, delay=0.0, answer=None):
+        """`answer()` picks each answer's (status, headers); default 204. Only 2xx answers count as delivered."""
         self.lock = threading.Lock()
         self.deliveries = []
         self.paths = []
         self.guids = {}  # in_reply_to -> replies received
+        self.attempts = 0
         sink = self
 
         class H(BaseHTTPRequestHandler):
@@ -181,11 +183,16 @@ class Sink:
                     guid = json.loads(body).get("in_reply_to")
                 except ValueError:
                     guid = None
+                status, headers = answer() if answer else (204, {})
                 with sink.lock:
-                    sink.deliveries.append(self.headers.get("webhook-id"))
-                    sink.paths.append(self.path)
-                    sink.guids[guid] = sink.guids.get(guid, 0) + 1
-                self.send_response(204)
+                    sink.attempts += 1
+                    if status < 300:
+                        sink.deliveries.append(self.headers.get("webhook-id"))
+                        sink.paths.append(self.path)
+                        sink.guids[guid] = sink.guids.get(guid, 0) + 1
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
