@@ -26,6 +26,17 @@ server=$!
 pids+=($server)
 for _ in $(seq 200); do curl -sf "localhost:$aport/readyz" >/dev/null && break; sleep 0.05; done
 url="http://127.0.0.1:$sport"
+# the same serve with an outage spool directory configured (used only when Redis fails: it should cost nothing here)
+spport=$("$here/free-port.sh"); spaport=$("$here/free-port.sh")
+REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$spport SMSHOOK_ADMIN_PORT=$spaport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
+    SMSHOOK_CONFIG="$root/config/smshook.yaml" SMSHOOK_SPOOL_DIR="$dir/spool" LOG_LEVEL=error "$bin" serve >"$dir/serve-spool.log" 2>&1 &
+spool_server=$!
+pids+=($spool_server)
+for _ in $(seq 200); do curl -sf "localhost:$spaport/readyz" >/dev/null && break; sleep 0.05; done
+main_server=$server
+main_url=$url
+# with_spool CMD...: runs CMD against the serve that has a spool directory
+with_spool() { server=$spool_server url="http://127.0.0.1:$spport" "$@"; server=$main_server; url=$main_url; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/${1:-$server}/stat"; }
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
@@ -66,6 +77,7 @@ for r in $(seq "$rounds"); do
     PATH_SUFFIX=/healthz run bare 0
     run refused 0 -s "$root/ops/bench/refused.lua"
     RUN="r$r-s" MODE=single run single 1 -s "$lua"
+    RUN="r$r-sp" MODE=single with_spool run spool 1 -s "$lua"
     RUN="r$r-d" MODE=dup run dup30 1 -s "$lua"
 done
 for r in $(seq "$rounds"); do
@@ -77,6 +89,10 @@ rss_all=$(awk '$1 != "bare" {print $8}' "$dir/results" | sort -n | tail -1)
 med() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$dir/results" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { # median over rounds of (single / bare) computed within each round
     paste <(awk '$1 == "single" {print $2}' "$dir/results") <(awk '$1 == "bare" {print $2}' "$dir/results") |
+        awk '{print $1 / $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
+}
+pair() { # median over rounds of (column $3 of $1 / column $3 of $2) within each round
+    paste <(awk -v n="$1" -v c="$3" '$1 == n {print $c}' "$dir/results") <(awk -v n="$2" -v c="$3" '$1 == n {print $c}' "$dir/results") |
         awk '{print $1 / $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
 }
 cpuratio() { # median over rounds of (${1:-single} CPU per request / bare CPU per request) within each round
@@ -105,6 +121,7 @@ summary=$(cat <<TXT
 | single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req (Redis: $(med single 9) µs/req) |
 | **ingest / bare** (requests/s, same round) | **$(ratio)** |
 | **ingest CPU / bare CPU** per request | **$(cpuratio)** |
+| single-message ingest, spool directory configured (Redis healthy) | $(med spool 2) req/s, p99 $(med spool 5) ms, $(med spool 6) µs CPU/req: **$(pair spool single 2)× the requests/s and $(pair spool single 6)× the CPU per request** of the same ingest without one (same round) |
 | unsigned requests refused with 401 (wrong token) | $(med refused 2) req/s, p99 $(med refused 5) ms, $(med refused 6) µs CPU/req, **$(cpuratio refused)× the bare route's CPU** (limit 2) |
 | batch of 10 | $(med batch10 2) req/s = $(med batch10 3) msg/s, p99 $(med batch10 5) ms |
 | batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms, CPU per message: server $(awk -v c="$(med batch100 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
