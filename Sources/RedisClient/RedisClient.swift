@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Synchronization
 
@@ -9,13 +10,17 @@ public final class RedisClient: Service, Sendable {
     private let connections: [RedisConnection]
     private let counter = Atomic<Int>(0)
     private let logger: Logger
+    private let transport: RedisTransport
 
-    public init(configuration: RedisConfiguration, logger: Logger) {
+    /// - Parameter eventLoopGroup: the loops its channels run on; by default the process-wide NIO singleton, which
+    ///   Hummingbird and AsyncHTTPClient share, so Redis I/O adds no threads.
+    public init(configuration: RedisConfiguration, logger: Logger, eventLoopGroup: (any EventLoopGroup)? = nil) {
         self.configuration = configuration
         self.logger = logger
-        self.connections = (0..<configuration.connections).map {
-            RedisConnection(configuration: configuration, logger: logger, name: "redis-io-\($0)")
-        }
+        let transport = eventLoopGroup.map { RedisTransport(configuration: configuration, group: $0) }
+            ?? RedisTransport(configuration: configuration)
+        self.transport = transport
+        self.connections = (0..<configuration.connections).map { _ in RedisConnection(transport: transport, logger: logger) }
     }
 
     private var connection: RedisConnection {
@@ -107,10 +112,10 @@ public final class RedisClient: Service, Sendable {
         return reply.array?.first?.int == 1
     }
 
-    /// A connection of its own, for blocking commands (BLMOVE, BLPOP) that must not hold up shared traffic.
-    /// Pass the blocking time plus a margin as `timeout` to `send`. Close it when done.
-    public func makeDedicatedConnection(name: String = "redis-blocking") -> RedisConnection {
-        RedisConnection(configuration: self.configuration, logger: self.logger, name: name)
+    /// A connection of its own (a channel, not a thread), for blocking commands (BLMOVE, BLPOP) that must not hold up
+    /// shared traffic. Pass the blocking time plus a margin as `timeout` to `send`. Close it when done.
+    public func makeDedicatedConnection() -> RedisConnection {
+        RedisConnection(transport: self.transport, logger: self.logger)
     }
 
     /// Closes every connection after the commands already queued.

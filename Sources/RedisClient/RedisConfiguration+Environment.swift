@@ -31,6 +31,40 @@ extension RedisConfiguration {
             self.masterName = name
             self.sentinelPassword = env["REDIS_SENTINEL_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         }
+        try self.readTLS(env)
+    }
+
+    /// `REDIS_TLS`, `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE` + `REDIS_TLS_KEY_FILE`, `REDIS_TLS_SERVER_NAME`,
+    /// `REDIS_SENTINEL_TLS`. TLS is on with a `rediss://` URL or `REDIS_TLS=1` (for sentinel setups).
+    private mutating func readTLS(_ env: [String: String]) throws {
+        func value(_ name: String) -> String? { env[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func flag(_ name: String) throws -> Bool {
+            switch value(name)?.lowercased() {
+            case nil, "0", "false", "no", "off": return false
+            case "1", "true", "yes", "on": return true
+            case let other?: throw RedisError(.invalidURL, "\(name): expected 1 or 0, got '\(other)'")
+            }
+        }
+        if try flag("REDIS_TLS"), self.tls == nil { self.tls = TLS() }
+        let sentinelTLS = try flag("REDIS_SENTINEL_TLS")
+        let files = ["REDIS_TLS_CA_FILE", "REDIS_TLS_CERT_FILE", "REDIS_TLS_KEY_FILE", "REDIS_TLS_SERVER_NAME"]
+        guard self.tls != nil || sentinelTLS else {
+            if let set = files.first(where: { value($0) != nil }) {
+                throw RedisError(.invalidURL, "\(set) is set but TLS is off: use a rediss:// URL (or REDIS_TLS=1)")
+            }
+            return
+        }
+        var tls = TLS()
+        tls.caFile = value("REDIS_TLS_CA_FILE")
+        tls.certificateFile = value("REDIS_TLS_CERT_FILE")
+        tls.keyFile = value("REDIS_TLS_KEY_FILE")
+        tls.serverName = value("REDIS_TLS_SERVER_NAME")
+        if (tls.certificateFile == nil) != (tls.keyFile == nil) {
+            let missing = tls.certificateFile == nil ? "REDIS_TLS_CERT_FILE" : "REDIS_TLS_KEY_FILE"
+            throw RedisError(.invalidURL, "\(missing) is required with \(missing == "REDIS_TLS_CERT_FILE" ? "REDIS_TLS_KEY_FILE" : "REDIS_TLS_CERT_FILE") (mutual TLS needs both)")
+        }
+        if self.tls != nil { self.tls = tls }
+        if sentinelTLS { self.sentinelTLS = tls }
     }
 }
 

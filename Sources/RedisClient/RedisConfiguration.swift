@@ -18,14 +18,33 @@ public struct RedisConfiguration: Sendable, Hashable {
     /// First and largest wait between reconnect attempts after a failure.
     public var reconnectBackoff: Duration
     public var maxReconnectBackoff: Duration
-    /// Most commands written in one round trip.
-    public var maxBatch: Int
     /// Sentinels to ask for the primary (`SENTINEL get-master-addr-by-name`) on every (re)connect; empty: none.
     public var sentinels: [Endpoint] = []
     /// The primary's name at the sentinels (`REDIS_MASTER_NAME`).
     public var masterName: String?
     /// Password of the sentinels themselves, when they require one.
     public var sentinelPassword: String?
+    /// TLS for data connections (`rediss://`, or `REDIS_TLS=1` with sentinels); nil: plain TCP.
+    public var tls: TLS?
+    /// TLS for the connections to the sentinels (`REDIS_SENTINEL_TLS=1`: the same files); nil: plain TCP.
+    public var sentinelTLS: TLS?
+
+    /// Certificates for TLS. Verification is always on: the server's certificate must chain to `caFile` (or to the
+    /// system's roots) and name the host, or `serverName` when set (SNI and verification; for connecting by IP).
+    public struct TLS: Sendable, Hashable {
+        public var caFile: String?
+        /// Client certificate and key (PEM), for servers that require one (mutual TLS).
+        public var certificateFile: String?
+        public var keyFile: String?
+        public var serverName: String?
+
+        public init(caFile: String? = nil, certificateFile: String? = nil, keyFile: String? = nil, serverName: String? = nil) {
+            self.caFile = caFile
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+            self.serverName = serverName
+        }
+    }
 
     public init(
         endpoint: Endpoint,
@@ -36,8 +55,7 @@ public struct RedisConfiguration: Sendable, Hashable {
         commandTimeout: Duration = .seconds(5),
         connections: Int = 1,
         reconnectBackoff: Duration = .milliseconds(50),
-        maxReconnectBackoff: Duration = .seconds(1),
-        maxBatch: Int = 1024
+        maxReconnectBackoff: Duration = .seconds(1)
     ) {
         self.endpoint = endpoint
         self.username = username
@@ -48,11 +66,10 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.connections = max(1, connections)
         self.reconnectBackoff = reconnectBackoff
         self.maxReconnectBackoff = maxReconnectBackoff
-        self.maxBatch = max(1, maxBatch)
     }
 
-    /// Parses `redis://[user:password@]host:port[/db]` or `unix:///path/to/sock[?db=N]`.
-    /// A password alone is written `redis://:password@host:port`.
+    /// Parses `redis://[user:password@]host:port[/db]`, `rediss://…` (the same over TLS) or
+    /// `unix:///path/to/sock[?db=N]`. A password alone is written `redis://:password@host:port`.
     public init(url: String) throws {
         let shown = Self.redact(url)  // errors name the URL without its password
         if url.hasPrefix("unix://") {
@@ -77,10 +94,11 @@ public struct RedisConfiguration: Sendable, Hashable {
             self.init(endpoint: .unix(path: path), password: password, database: db)
             return
         }
-        guard url.hasPrefix("redis://") else {
-            throw RedisError(.invalidURL, "expected redis://host:port[/db] or unix:///path, got \(shown)")
+        let secure = url.hasPrefix("rediss://")
+        guard url.hasPrefix("redis://") || secure else {
+            throw RedisError(.invalidURL, "expected redis://host:port[/db], rediss://host:port[/db] or unix:///path, got \(shown)")
         }
-        var rest = Substring(url.dropFirst("redis://".count))
+        var rest = Substring(url.dropFirst(secure ? "rediss://".count : "redis://".count))
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
@@ -122,6 +140,7 @@ public struct RedisConfiguration: Sendable, Hashable {
         guard !host.isEmpty else { throw RedisError(.invalidURL, "missing host in \(shown)") }
         guard (1...65535).contains(port) else { throw RedisError(.invalidURL, "port out of range in \(shown)") }
         self.init(endpoint: .tcp(host: host, port: port), username: username, password: password, database: db)
+        if secure { self.tls = TLS() }
     }
 
     /// The URL without its password, for logs.
@@ -131,7 +150,7 @@ public struct RedisConfiguration: Sendable, Hashable {
         case .tcp(let host, let port):
             let auth = self.password == nil ? "" : "\(self.username ?? ""):***@"
             let h = host.contains(":") ? "[\(host)]" : host
-            return "redis://\(auth)\(h):\(port)/\(self.database)"
+            return "\(self.tls == nil ? "redis" : "rediss")://\(auth)\(h):\(port)/\(self.database)"
         }
     }
 

@@ -1,58 +1,40 @@
-internal import CHiredis
-import Foundation
 import Logging
+import NIOCore
+import Synchronization
 
-/// One Redis connection shared by any number of tasks.
-///
-/// Commands from concurrent callers are queued; a dedicated I/O thread takes everything queued, writes it in one
-/// go and reads the replies in order, handing each caller its own. hiredis blocks, so it runs only on that thread,
-/// never on a NIO event loop or the Swift cooperative pool.
-public final class RedisConnection: @unchecked Sendable {
-    struct Pending {
-        let commands: [RedisCommand]
-        let timeout: Duration?
-        let continuation: UnsafeContinuation<[RedisReply], any Error>
-    }
-
+/// One Redis connection shared by any number of tasks: a NIO channel (TLS when configured) on the process's event
+/// loops, no thread of its own. Commands queued by concurrent callers while the event loop was busy go out in one
+/// write (pipelining); replies come back in order to each caller. The connection's life is
+/// `RedisConnectionStateMachine`: it connects on first use, reconnects after a loss, and fails at once while
+/// backing off after a failed connect.
+public final class RedisConnection: Sendable {
     public let configuration: RedisConfiguration
     let logger: Logger
-    // Guarded by `condition`.
-    private let condition = NSCondition()
-    private var queue: [Pending] = []
-    private var closed = false
-    private var exitWaiters: [UnsafeContinuation<Void, Never>] = []
-    private var exited = false
-    // Owned by the I/O thread.
-    private var state: ConnectionState
+    let transport: RedisTransport
+    private let state: Mutex<RedisConnectionStateMachine<Link, RedisRequest>>
 
-    init(configuration: RedisConfiguration, logger: Logger, name: String) {
-        self.configuration = configuration
+    init(transport: RedisTransport, logger: Logger) {
+        self.transport = transport
+        self.configuration = transport.configuration
         self.logger = logger
-        self.state = ConnectionState(configuration: configuration)
-        let thread = Thread { [self] in
-            chiredis_name_thread(String(name.prefix(15)))
-            self.runLoop()
-        }
-        thread.name = name
-        thread.start()
+        self.state = Mutex(.init(
+            initialBackoff: transport.configuration.reconnectBackoff, maxBackoff: transport.configuration.maxReconnectBackoff))
     }
 
-    /// Sends commands as one pipeline and returns their replies in order. Error replies are returned as
-    /// `.error`, not thrown; connection failures throw `RedisError`.
+    /// Sends commands as one pipeline and returns their replies in order. Error replies are returned as `.error`,
+    /// not thrown; connection failures throw `RedisError`; a cancelled caller gets `CancellationError` at once (the
+    /// replies are read and dropped when they come; the connection stays usable).
     /// - Parameter timeout: reply timeout for this call instead of the configured one (for blocking commands).
     public func execute(_ commands: [RedisCommand], timeout: Duration? = nil) async throws -> [RedisReply] {
         if commands.isEmpty { return [] }
-        return try await withUnsafeThrowingContinuation { continuation in
-            self.condition.lock()
-            if self.closed {
-                self.condition.unlock()
-                continuation.resume(throwing: RedisError(.closed, "the Redis client is closed"))
-                return
-            }
-            self.queue.append(Pending(commands: commands, timeout: timeout, continuation: continuation))
-            if self.queue.count == 1 { self.condition.signal() }
-            self.condition.unlock()
+        let request = RedisRequest(commands: commands, timeout: timeout ?? self.configuration.commandTimeout)
+        let replies = try await request.run { self.submit($0) }
+        if !self.configuration.sentinels.isEmpty, replies.contains(where: \.isReadOnlyError) {
+            // a demoted primary answers writes with READONLY: reconnect (and re-resolve through the sentinels)
+            self.logger.warning("redis primary became read-only (failover); reconnecting")
+            self.reset()
         }
+        return replies
     }
 
     /// Sends one command; an error reply is thrown as `RedisError` with code `.server`.
@@ -60,61 +42,106 @@ public final class RedisConnection: @unchecked Sendable {
         try await self.execute([command], timeout: timeout)[0].orThrow()
     }
 
-    /// Stops taking commands, finishes what is queued, closes the socket and waits for the I/O thread to end.
+    /// Stops taking commands, lets those in flight finish (within their timeout) and closes the channel.
     public func close() async {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            self.condition.lock()
-            self.closed = true
-            if self.exited {
-                self.condition.unlock()
-                continuation.resume()
-                return
+        let action = self.state.withLock { $0.close() }
+        guard case .close(let link, let failing) = action else { return }
+        for request in failing { request.answer(.failure(RedisError(.closed, "the Redis client is closed"))) }
+        guard let link else { return }
+        link.channel.eventLoop.execute { link.handler.closeWhenIdle() }
+        try? await link.channel.closeFuture.get()
+    }
+
+    private func submit(_ request: RedisRequest) {
+        let action = self.state.withLock { $0.request(request, now: .now) }
+        switch action {
+        case .write(let link): link.enqueue(request)
+        case .wait: break
+        case .connect: Task { await self.connect() }
+        case .fail(let error): request.answer(.failure(error))
+        }
+    }
+
+    private func connect() async {
+        do {
+            let (channel, handler) = try await self.transport.connect()
+            let link = Link(channel: channel, handler: handler)
+            let action = self.state.withLock { $0.connected(link) }
+            switch action {
+            case .write(let link, let waiting):
+                if self.hadFailure.withLock({ $0 }) {
+                    self.logger.info("redis connected again", metadata: ["redis.url": "\(self.configuration.redactedURL)"])
+                }
+                self.hadFailure.withLock { $0 = false }
+                channel.closeFuture.whenComplete { _ in self.state.withLock { $0.channelClosed(link) } }
+                handler.unsent = { requests in
+                    self.state.withLock { $0.channelClosed(link) }
+                    for request in requests {
+                        if request.resubmitted {
+                            request.answer(.failure(RedisError(.connectionLost, "the connection to Redis closed")))
+                        } else {
+                            request.resubmitted = true
+                            self.submit(request)
+                        }
+                    }
+                }
+                for request in waiting { link.enqueue(request) }
+            case .closeChannel(let channel):
+                channel.channel.close(promise: nil)
             }
-            self.exitWaiters.append(continuation)
-            self.condition.signal()
-            self.condition.unlock()
-        }
-    }
-
-    // MARK: I/O thread
-
-    private func runLoop() {
-        var batch: [Pending] = []
-        while true {
-            self.condition.lock()
-            while self.queue.isEmpty && !self.closed { self.condition.wait() }
-            if self.queue.isEmpty {
-                self.exited = true
-                let waiters = self.exitWaiters
-                self.exitWaiters = []
-                self.condition.unlock()
-                self.state.disconnect()
-                for waiter in waiters { waiter.resume() }
-                return
+        } catch {
+            let redisError = error as? RedisError ?? RedisError(.connectionFailed, "\(error)")
+            let first = self.hadFailure.withLock { old in
+                defer { old = true }
+                return !old
             }
-            self.takeBatch(into: &batch)
-            self.condition.unlock()
-            self.state.process(batch, logger: self.logger)
-            batch.removeAll(keepingCapacity: true)
+            if first { self.logger.error("redis connect failed", metadata: ["redis.error": "\(redisError)"]) }
+            let waiting = self.state.withLock { $0.connectFailed(redisError, now: .now) }
+            for request in waiting { request.answer(.failure(redisError)) }
         }
     }
 
-    /// Moves up to `maxBatch` commands from the queue (always at least one call). Caller holds the lock.
-    private func takeBatch(into batch: inout [Pending]) {
-        var commands = 0
-        var taken = 0
-        for pending in self.queue {
-            if taken > 0 && commands + pending.commands.count > self.configuration.maxBatch { break }
-            commands += pending.commands.count
-            taken += 1
+    private let hadFailure = Mutex(false)
+
+    /// Closes the current channel; the next command connects again.
+    func reset() {
+        guard case .ready(let link) = self.state.withLock({ $0.state }) else { return }
+        link.channel.close(promise: nil)
+    }
+}
+
+/// A live channel with its handler and the requests waiting to be written on it: callers append; the first one
+/// schedules a single write on the event loop, which takes everything appended by then (one flush for many).
+final class Link: Equatable, Sendable {
+    let channel: any Channel
+    let handler: RedisChannelHandler
+    private let outbox = Mutex<(requests: [RedisRequest], scheduled: Bool)>(([], false))
+
+    init(channel: any Channel, handler: RedisChannelHandler) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    func enqueue(_ request: RedisRequest) {
+        let schedule = self.outbox.withLock { box -> Bool in
+            box.requests.append(request)
+            if box.scheduled { return false }
+            box.scheduled = true
+            return true
         }
-        if taken == self.queue.count {
-            swap(&batch, &self.queue)
-        } else {
-            batch.append(contentsOf: self.queue[..<taken])
-            self.queue.removeFirst(taken)
+        guard schedule else { return }
+        self.channel.eventLoop.execute {
+            let batch = self.outbox.withLock { box -> [RedisRequest] in
+                box.scheduled = false
+                var taken: [RedisRequest] = []
+                swap(&taken, &box.requests)
+                return taken
+            }
+            self.handler.write(batch)
         }
     }
+
+    static func == (a: Link, b: Link) -> Bool { a === b }
 }
 
 extension RedisReply {
@@ -122,5 +149,10 @@ extension RedisReply {
     public func orThrow() throws -> RedisReply {
         if case .error(let message) = self { throw RedisError(.server, message) }
         return self
+    }
+
+    var isReadOnlyError: Bool {
+        if case .error(let message) = self { return message.hasPrefix("READONLY") }
+        return false
     }
 }

@@ -19,7 +19,7 @@ public final class Worker: Service, Sendable {
     let channels: WorkerChannels
     let keys: RedisKeys
     let logger: Logger
-    let stopping = Atomic<Bool>(false)
+    let stopping = StopSignal()
     let processingKey: String
     /// Jobs of the processing list that a fetch loop is working on now (raw job → count); anything else found there
     /// twice in a row is an orphan of a fetch whose reply never arrived.
@@ -43,9 +43,9 @@ public final class Worker: Service, Sendable {
     }
 
     /// Stops fetching; in-flight jobs finish within the drain deadline.
-    public func stop() { self.stopping.store(true, ordering: .relaxed) }
+    public func stop() { self.stopping.fire() }
 
-    var isStopping: Bool { self.stopping.load(ordering: .relaxed) }
+    var isStopping: Bool { self.stopping.isFired }
 
     public func run() async throws {
         self.logger.info("worker starting", metadata: [
@@ -71,7 +71,7 @@ public final class Worker: Service, Sendable {
                 group.addTask { await self.fetchLoop(index); return .fetchLoop }
             }
             group.addTask {
-                while !self.isStopping && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
+                await self.stopping.wait()
                 try? await Task.sleep(for: .seconds(self.configuration.drainSeconds))
                 return .deadline
             }
@@ -94,7 +94,7 @@ public final class Worker: Service, Sendable {
     }
 
     private func fetchLoop(_ index: Int) async {
-        let connection = self.redis.makeDedicatedConnection(name: "worker-fetch-\(index)")
+        let connection = self.redis.makeDedicatedConnection()
         let block = self.configuration.blockSeconds
         let fetch = RedisCommand(
             "BLMOVE", RedisArgument(self.keys.replies), RedisArgument(self.processingKey), "RIGHT", "LEFT",

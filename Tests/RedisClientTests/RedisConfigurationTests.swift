@@ -57,6 +57,43 @@ import Testing
         }
     }
 
+    @Test func tlsFromTheURLAndTheEnvironment() throws {
+        let plain = try RedisConfiguration(environment: ["REDIS_URL": "redis://h:6380"])
+        #expect(plain.tls == nil)
+        let secure = try RedisConfiguration(environment: [
+            "REDIS_URL": "rediss://:pw@10.0.0.5:6380/1", "REDIS_TLS_CA_FILE": "/etc/ca.pem",
+            "REDIS_TLS_CERT_FILE": "/etc/c.pem", "REDIS_TLS_KEY_FILE": "/etc/k.pem", "REDIS_TLS_SERVER_NAME": "redis.internal",
+        ])
+        #expect(secure.tls == .init(caFile: "/etc/ca.pem", certificateFile: "/etc/c.pem", keyFile: "/etc/k.pem", serverName: "redis.internal"))
+        #expect(secure.sentinelTLS == nil)
+        #expect(secure.redactedURL == "rediss://:***@10.0.0.5:6380/1")
+        // sentinels: the URL is not used, REDIS_TLS turns TLS on for the data nodes, REDIS_SENTINEL_TLS for the sentinels
+        let sentinels = try RedisConfiguration(environment: [
+            "REDIS_SENTINELS": "s1:26379", "REDIS_MASTER_NAME": "m", "REDIS_TLS": "1", "REDIS_SENTINEL_TLS": "1",
+            "REDIS_TLS_CA_FILE": "/etc/ca.pem",
+        ])
+        #expect(sentinels.tls?.caFile == "/etc/ca.pem")
+        #expect(sentinels.sentinelTLS?.caFile == "/etc/ca.pem")
+    }
+
+    @Test(arguments: [
+        (["REDIS_TLS_CA_FILE": "/etc/ca.pem"], "REDIS_TLS_CA_FILE"),
+        (["REDIS_URL": "rediss://:hunter2secret@h", "REDIS_TLS_CERT_FILE": "/c.pem"], "REDIS_TLS_KEY_FILE"),
+        (["REDIS_URL": "rediss://:hunter2secret@h", "REDIS_TLS": "maybe"], "REDIS_TLS"),
+        (["REDIS_URL": "rediss://:hunter2secret@h", "REDIS_COMMAND_TIMEOUT_MS": "-5"], "REDIS_COMMAND_TIMEOUT_MS"),
+    ])
+    func tlsMistakesNameTheVariableNeverThePassword(env: [String: String], variable: String) {
+        do {
+            _ = try RedisConfiguration(environment: env)
+            Issue.record("accepted \(env)")
+        } catch let error as RedisError {
+            #expect(error.message.contains(variable), "\(error.message)")
+            #expect(!error.message.contains("hunter2secret"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
     @Test func encodesCommandsAsRESP() {
         let command = RedisCommand("SET", "k", RedisArgument(bytes: [0, 255]))
         #expect(command.encoded == Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n".utf8) + [0, 255, 13, 10])

@@ -18,6 +18,18 @@ public final class RedisServer: @unchecked Sendable {
         try self.start()
     }
 
+    /// A TLS-only server (its plain port off) with a certificate of `certificates`.
+    public init(tls certificates: TestCertificates, server kind: TestCertificates.ServerKind = .ip,
+                requireClientCertificates: Bool = false, arguments: [String] = []) throws {
+        self.port = try freeLoopbackPort()
+        self.directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("smshook-redis-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+        self.extraArguments = certificates.redisArguments(
+            port: self.port, server: kind, requireClientCertificates: requireClientCertificates) + arguments
+        try self.start()
+    }
+
     public var url: String { "redis://127.0.0.1:\(self.port)" }
 
     /// Starts (or restarts) the server and waits until it answers PING.

@@ -70,16 +70,16 @@ def retry_storm(b, s):
 
 
 def worker_crashes(b, s):
-    """2. SIGKILL of random workers every second during a drain -> all delivered, duplicates <= jobs in flight."""
+    """2. SIGKILL of a random worker every 0.5 s during a drain -> all delivered, duplicates <= jobs in flight."""
     n = s["crash"]
-    procs, sink = Procs(), Sink(delay=0.002)
+    procs, sink = Procs(), Sink(delay=0.02)
     try:
         r = Redis(procs, "r")
         enqueue_jobs(r.port, "crash", n)
         workers = [worker(procs, b, r.url, "crash", sink.url) for _ in range(3)]
         in_flight, kills, start = 0, 0, time.time()
         while sink.counts()[0] < n and time.time() - start < 120:
-            time.sleep(1.0)
+            time.sleep(0.5)
             if sink.counts()[0] >= n:
                 break
             victim = random.choice([w for w in workers if w.poll() is None])
@@ -89,8 +89,8 @@ def worker_crashes(b, s):
             in_flight += processing_total(r.port, "crash")  # held by the dead one (and others, an upper bound)
             workers.append(worker(procs, b, r.url, "crash", sink.url))
         delivered, dups = sink.counts()
-        ok = delivered == n and dups <= in_flight
-        return ok, (f"{n} jobs, 3 workers, {kills} SIGKILLs (one a second): delivered {delivered}, duplicates {dups}, "
+        ok = delivered == n and dups <= in_flight and kills >= 1  # a drain that beat every kill proves nothing
+        return ok, (f"{n} jobs, 3 workers, {kills} SIGKILLs (one every 0.5 s): delivered {delivered}, duplicates {dups}, "
                     f"in flight at the kills <= {in_flight}, {time.time() - start:.1f} s")
     finally:
         sink.close()
