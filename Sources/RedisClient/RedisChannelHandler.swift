@@ -101,7 +101,7 @@ final class RedisChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private func arm(_ deadline: NIODeadline, context: ChannelHandlerContext) {
         self.timer = context.eventLoop.scheduleTask(deadline: deadline) { [self] in
             self.timer = nil
-            guard let first = self.pending.first else { return }
+            guard let context = self.context, let first = self.pending.first else { return }
             if first.deadline <= .now() {
                 self.fail(RedisError(.timeout, "no reply within \(first.timeout)"), context: context)
             } else {

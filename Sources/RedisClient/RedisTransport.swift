@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -185,6 +188,7 @@ final class RedisTransport: Sendable {
         if let connect = error as? NIOConnectionError, let first = connect.connectionErrors.first {
             return Self.describe(first.error)
         }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
         let text = "\(error)"
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
             return "the server's TLS certificate was not accepted (it does not chain to REDIS_TLS_CA_FILE or the system's roots, or has expired)"

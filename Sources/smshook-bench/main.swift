@@ -1,5 +1,7 @@
-// smshook-bench redis URL TASKS TOTAL
-// Runs TOTAL `SET key value` commands from TASKS concurrent tasks through RedisClient; prints "ops_per_sec N".
+// smshook-bench redis URL TASKS TOTAL [PIPELINE]
+// Runs TOTAL `SET key value` commands from TASKS concurrent tasks through RedisClient, one command per call or PIPELINE
+// commands per `pipeline` call (as redis-benchmark -P); prints "ops_per_sec N". REDIS_TLS_* and REDIS_CONNECTIONS
+// are read from the environment as serve reads them.
 import Foundation
 import Logging
 import RedisClient
@@ -9,22 +11,30 @@ if args.count == 4, args[1] == "pipeline", let n = Int(args[3]) {
     try Pipeline.run(config: args[2], count: n)
     exit(0)
 }
-guard args.count == 5, args[1] == "redis", let tasks = Int(args[3]), let total = Int(args[4]) else {
-    FileHandle.standardError.write(Data("usage: smshook-bench redis REDIS_URL TASKS TOTAL\n".utf8))
+guard (5...6).contains(args.count), args[1] == "redis", let tasks = Int(args[3]), let total = Int(args[4]), tasks > 0,
+    let depth = args.count == 6 ? Int(args[5]) : 1, depth > 0
+else {
+    FileHandle.standardError.write(Data("usage: smshook-bench redis REDIS_URL TASKS TOTAL [PIPELINE]\n".utf8))
     exit(2)
 }
-var configuration = try RedisConfiguration(url: args[2])
-configuration.connections = Int(ProcessInfo.processInfo.environment["REDIS_CONNECTIONS"] ?? "1") ?? 1
+var environment = ProcessInfo.processInfo.environment
+environment["REDIS_URL"] = args[2]
+let configuration = try RedisConfiguration(environment: environment)
 let client = RedisClient(configuration: configuration, logger: Logger(label: "bench"))
 try await client.send("PING")
-let perTask = total / tasks
+let perTask = total / tasks / depth
 let value = RedisArgument(String(repeating: "x", count: 3))  // redis-benchmark's default payload is 3 bytes
 let started = ContinuousClock.now
 try await withThrowingTaskGroup(of: Void.self) { group in
     for t in 0..<tasks {
         group.addTask {
             for i in 0..<perTask {
-                try await client.send("SET", RedisArgument("bench:\(t):\(i % 1000)"), value)
+                if depth == 1 {
+                    try await client.send("SET", RedisArgument("bench:\(t):\(i % 1000)"), value)
+                } else {
+                    let batch = (0..<depth).map { RedisCommand("SET", RedisArgument("bench:\(t):\(($0 + i * depth) % 1000)"), value) }
+                    _ = try await client.pipeline(batch)
+                }
             }
         }
     }
@@ -32,5 +42,5 @@ try await withThrowingTaskGroup(of: Void.self) { group in
 }
 let elapsed = ContinuousClock.now - started
 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-print("ops_per_sec \(Int(Double(perTask * tasks) / seconds))")
+print("ops_per_sec \(Int(Double(perTask * tasks * depth) / seconds))")
 await client.shutdown()

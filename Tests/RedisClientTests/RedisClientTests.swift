@@ -18,7 +18,6 @@ struct RedisClientTests {
 
     @Test func binarySafeValuesRoundTrip() async throws {
         let client = try makeClient()
-        defer { Task { await client.shutdown() } }
         let value: [UInt8] = [0, 1, 0, 0xFF, 0xFE, 0xC3, 0x28, 13, 10, 0]
         let key = RedisArgument(bytes: Array("\(prefix):bin\u{0}key".utf8) + [0xFF])
         try await client.send("SET", key, RedisArgument(bytes: value))
@@ -26,11 +25,11 @@ struct RedisClientTests {
         #expect(reply == .bulk(value))
         #expect(try await client.send("GET", "\(prefix):missing") == .null)
         #expect(try await client.send("STRLEN", key) == .integer(Int64(value.count)))
+        await client.shutdown()
     }
 
     @Test func pipelinedRepliesArriveInOrder() async throws {
         let client = try makeClient()
-        defer { Task { await client.shutdown() } }
         let key = RedisArgument("\(prefix):counter")
         let commands = (0..<500).map { _ in RedisCommand("INCR", key) } + [RedisCommand("PING"), RedisCommand("GET", key)]
         let replies = try await client.pipeline(commands)
@@ -38,11 +37,11 @@ struct RedisClientTests {
         #expect(replies[0..<500] == ArraySlice((1...500).map { RedisReply.integer(Int64($0)) }))
         #expect(replies[500] == .status("PONG"))
         #expect(replies[501] == .bulk(Array("500".utf8)))
+        await client.shutdown()
     }
 
     @Test func replyTypesAndServerErrors() async throws {
         let client = try makeClient()
-        defer { Task { await client.shutdown() } }
         let list = RedisArgument("\(prefix):list")
         #expect(try await client.send("RPUSH", list, "a", "b") == .integer(2))
         #expect(try await client.send("LRANGE", list, 0, -1) == .array([.bulk(Array("a".utf8)), .bulk(Array("b".utf8))]))
@@ -53,11 +52,11 @@ struct RedisClientTests {
         guard case .error(let message) = replies[0] else { Issue.record("expected an error reply"); return }
         #expect(message.hasPrefix("ERR unknown command"))
         #expect(replies[1] == .status("PONG"))
+        await client.shutdown()
     }
 
     @Test func scriptSurvivesScriptFlush() async throws {
         let client = try makeClient()
-        defer { Task { await client.shutdown() } }
         let script = RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1]) -- \(prefix)")
         let key = RedisArgument("\(prefix):script")
         #expect(try await client.evaluate(script, keys: [key], arguments: [5]) == .integer(5))
@@ -66,11 +65,11 @@ struct RedisClientTests {
         #expect(try await client.isLoaded(script) == false)
         #expect(try await client.evaluate(script, keys: [key], arguments: [2]) == .integer(7))
         #expect(try await client.isLoaded(script))
+        await client.shutdown()
     }
 
     @Test func builtScriptCallsMatchTheArgumentForm() async throws {
         let client = try makeClient()
-        defer { Task { await client.shutdown() } }
         let script = RedisScript("return {KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3]) + 1} -- \(prefix) built")
         var builder = RedisCommandBuilder(evaluating: script, keys: 1, arguments: 3)
         builder.append("\(prefix):k")
@@ -82,23 +81,24 @@ struct RedisClientTests {
         #expect(call.name == "EVALSHA")
         let reply = try await client.evaluate(script, call: call)  // not loaded yet: NOSCRIPT, load, retry
         #expect(reply == .array([.bulk(Array("\(prefix):k".utf8)), .bulk([0, 255, 13, 10]), .bulk(Array("text é".utf8)), .integer(42)]))
+        await client.shutdown()
     }
 
     @Test func reconnectsAfterClientKill() async throws {
         let client = try makeClient()
         let killer = try makeClient()
-        defer { Task { await client.shutdown(); await killer.shutdown() } }
         let id = try #require(try await client.send("CLIENT", "ID").int)
         #expect(try await killer.send("CLIENT", "KILL", "ID", RedisArgument(id)) == .integer(1))
         try await Task.sleep(for: .milliseconds(50))
         #expect(try await client.send("PING") == .status("PONG"))
         let newID = try #require(try await client.send("CLIENT", "ID").int)
         #expect(newID != id)
+        await client.shutdown()
+        await killer.shutdown()
     }
 
     @Test func tenThousandConcurrentTasksSeeTheirOwnValues() async throws {
         let client = try makeClient()
-        defer { Task { await client.shutdown() } }
         let prefix = self.prefix
         let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
             for i in 0..<10_000 {
@@ -112,12 +112,12 @@ struct RedisClientTests {
             return try await group.reduce(0, +)
         }
         #expect(mismatches == 0)
+        await client.shutdown()
     }
 
     @Test func blockingCommandOnDedicatedConnectionOutlivesCommandTimeout() async throws {
         let client = try makeClient { $0.commandTimeout = .milliseconds(200) }
         let connection = client.makeDedicatedConnection()
-        defer { Task { await connection.close(); await client.shutdown() } }
         let source = RedisArgument("\(prefix):q")
         let target = RedisArgument("\(prefix):q:processing")
         let started = ContinuousClock.now
@@ -131,5 +131,7 @@ struct RedisClientTests {
         try await client.send("LPUSH", source, "job-1")
         #expect(try await moved == .bulk(Array("job-1".utf8)))
         #expect(try await client.send("LRANGE", target, 0, -1) == .array([.bulk(Array("job-1".utf8))]))
+        await connection.close()
+        await client.shutdown()
     }
 }

@@ -10,7 +10,6 @@ struct RedisServerTests {
     @Test func survivesServerRestart() async throws {
         let server = try RedisServer()
         let client = try makeClient(server.url)
-        defer { Task { await client.shutdown() } }
         try await client.send("SET", "k", "before")
         server.stop()
         await #expect(throws: RedisError.self) { try await client.send("GET", "k") }
@@ -24,24 +23,24 @@ struct RedisServerTests {
         try await client.send("SET", "k", "after")
         #expect(try await client.send("GET", "k") == .bulk(Array("after".utf8)))
         withExtendedLifetime(server) {}
+        await client.shutdown()
     }
 
     @Test func restartWhileIdleIsInvisibleToTheNextCall() async throws {
         let server = try RedisServer()
         let client = try makeClient(server.url)
-        defer { Task { await client.shutdown() } }
         #expect(try await client.send("PING") == .status("PONG"))
         server.stop()
         try server.start()
         try await Task.sleep(for: .milliseconds(20))
         #expect(try await client.send("PING") == .status("PONG"))
         withExtendedLifetime(server) {}
+        await client.shutdown()
     }
 
     @Test func slowReplyTimesOutAndConnectionRecovers() async throws {
         let server = try RedisServer(arguments: ["--enable-debug-command", "yes"])
         let client = try makeClient(server.url) { $0.commandTimeout = .milliseconds(200) }
-        defer { Task { await client.shutdown() } }
         #expect(try await client.send("PING") == .status("PONG"))  // connected: only the reply is timed below
         let started = ContinuousClock.now
         do {
@@ -55,17 +54,16 @@ struct RedisServerTests {
         try await Task.sleep(for: .milliseconds(3000))
         #expect(try await client.send("PING") == .status("PONG"))
         withExtendedLifetime(server) {}
+        await client.shutdown()
     }
 
     @Test func passwordAndACLUser() async throws {
         let server = try RedisServer(arguments: ["--requirepass", "s3cret"])
         let admin = try makeClient("redis://:s3cret@127.0.0.1:\(server.port)/2")
-        defer { Task { await admin.shutdown() } }
         #expect(try await admin.send("SET", "db-check", "in-db-2") == .status("OK"))
         try await admin.send("ACL", "SETUSER", "alice", "on", ">alicepw", "~*", "+@all")
 
         let alice = try makeClient("redis://alice:alicepw@127.0.0.1:\(server.port)/2")
-        defer { Task { await alice.shutdown() } }
         #expect(try await alice.send("GET", "db-check") == .bulk(Array("in-db-2".utf8)))
 
         for url in ["redis://:wrong@127.0.0.1:\(server.port)", "redis://alice:wrong@127.0.0.1:\(server.port)"] {
@@ -82,15 +80,16 @@ struct RedisServerTests {
         }
 
         let none = try makeClient("redis://127.0.0.1:\(server.port)")
-        defer { Task { await none.shutdown() } }
         await #expect(throws: RedisError.self) { try await none.send("GET", "db-check") }
         withExtendedLifetime(server) {}
+        await none.shutdown()
+        await alice.shutdown()
+        await admin.shutdown()
     }
 
     @Test func closedPortFailsFastWithTypedError() async throws {
         let port = try freeLoopbackPort()
         let client = try makeClient("redis://127.0.0.1:\(port)") { $0.connectTimeout = .seconds(10) }
-        defer { Task { await client.shutdown() } }
         let started = ContinuousClock.now
         do {
             try await client.send("PING")
@@ -101,5 +100,6 @@ struct RedisServerTests {
         }
         // refused at once, not after the 10 s connect timeout (the wide margin absorbs a loaded machine)
         #expect(ContinuousClock.now - started < .seconds(5))
+        await client.shutdown()
     }
 }

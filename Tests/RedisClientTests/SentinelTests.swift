@@ -32,7 +32,6 @@ struct SentinelFailoverTests {
         configuration.connectTimeout = .milliseconds(300)
         configuration.commandTimeout = .milliseconds(500)
         let client = RedisClient(configuration: configuration, logger: Logger(label: "test.sentinel"))
-        defer { Task { await client.shutdown() } }
 
         try await client.send("SET", "before", "1")
         let direct = try makeClient(primary.url)
@@ -62,5 +61,6 @@ struct SentinelFailoverTests {
         #expect(try await replicaClient.send("GET", "before") == .bulk(Array("1".utf8)))
         await replicaClient.shutdown()
         withExtendedLifetime((sentinels, primary, replica)) {}
+        await client.shutdown()
     }
 }

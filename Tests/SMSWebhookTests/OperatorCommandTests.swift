@@ -83,3 +83,41 @@ struct OperatorCommandTests {
         await check.shutdown()
     }
 }
+
+/// The operator commands build their client from the same environment as serve: Sentinel and TLS work for them too.
+@Suite(.enabled(if: TestRedis.enabled, "needs Redis: run `make test`"), .serialized)
+struct OperatorCommandTopologyTests {
+    func check(env: [String: String], client: RedisClient, prefix: String) async throws {
+        let all = env.merging(["SMSHOOK_KEY_PREFIX": prefix, "USER": "bob"]) { $1 }
+        let (added, output) = try OperatorCommandTests.smshook(["optout", "add", "+1 555 010 0042"], env: all)
+        #expect(added == 0 && output == "added +15550100042\n", "\(output)")
+        #expect(try await client.send("SISMEMBER", RedisArgument(RedisKeys(prefix: prefix).optOut), "+15550100042") == .integer(1))
+        let (inspected, text) = try OperatorCommandTests.smshook(["inspect"], env: all)
+        #expect(inspected == 0, "\(text)")
+        #expect(text.contains("opted-out numbers   1") && text.contains("audit entries       1"), "\(text)")
+    }
+
+    @Test func throughSentinel() async throws {
+        let primary = try RedisServer()
+        let sentinel = try SentinelServer(masterName: "ops", primaryPort: primary.port)
+        let closed = try freeLoopbackPort()
+        // REDIS_URL points nowhere: only the sentinel knows where the primary is
+        let env = ["REDIS_URL": "redis://127.0.0.1:\(closed)", "REDIS_SENTINELS": "127.0.0.1:\(sentinel.port)", "REDIS_MASTER_NAME": "ops"]
+        let client = RedisClient(configuration: try RedisConfiguration(url: primary.url), logger: .init(label: "test"))
+        try await self.check(env: env, client: client, prefix: TestRedis.uniquePrefix("ops-sentinel"))
+        await client.shutdown()
+        withExtendedLifetime((primary, sentinel)) {}
+    }
+
+    @Test func throughTLS() async throws {
+        let certificates = try TestCertificates()
+        let server = try RedisServer(tls: certificates, server: .ip)
+        let env = ["REDIS_URL": "rediss://127.0.0.1:\(server.port)", "REDIS_TLS_CA_FILE": certificates.caFile]
+        var configuration = try RedisConfiguration(environment: env)
+        configuration.connectTimeout = .seconds(2)
+        let client = RedisClient(configuration: configuration, logger: .init(label: "test"))
+        try await self.check(env: env, client: client, prefix: TestRedis.uniquePrefix("ops-tls"))
+        await client.shutdown()
+        withExtendedLifetime((server, certificates)) {}
+    }
+}

@@ -17,9 +17,13 @@ struct TestService {
     let check: RedisClient
     let keys: RedisKeys
 
-    init(redisURL: String = TestRedis.url, prefix: String, instance: String = "test", configure: (inout ServeConfiguration) -> Void = { _ in }) throws {
+    init(
+        redisURL: String = TestRedis.url, tls: RedisConfiguration.TLS? = nil, prefix: String, instance: String = "test",
+        configure: (inout ServeConfiguration) -> Void = { _ in }
+    ) throws {
         var redisConfiguration = try RedisConfiguration(url: redisURL)
         redisConfiguration.connectTimeout = .milliseconds(500)
+        if let tls { redisConfiguration.tls = tls }
         let replies = try ReplyConfig.load(path: RepoFile.path("config/smshook.yaml")).0
         var configuration = ServeConfiguration(redis: redisConfiguration, instanceID: instance, replies: replies)
         configuration.port = 0

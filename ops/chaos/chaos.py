@@ -13,7 +13,7 @@ import threading
 import time
 
 from network import network_faults
-from recovery import spool_drain_kill, stalled_worker
+from recovery import spool_drain_kill, stalled_worker, tls_restart
 from harness import (ROOT, Load, Procs, Redis, Sentinel, Sink, enqueue_jobs, message, post, processing_total,
                      redis_cli, serve, verify_stored, wait_for, worker)
 
@@ -263,6 +263,7 @@ SCENARIOS = [
     ("8 serve SIGKILL while the spool drains", spool_drain_kill),
     ("9 stalled worker (SIGSTOP past its TTL)", stalled_worker),
     ("10 network faults between serve and Redis", network_faults),
+    ("11 TLS Redis restart under load", tls_restart),
 ]
 
 

@@ -1,10 +1,11 @@
-"""Chaos scenarios 8 and 9: serve killed while its outage spool drains; a worker stalled (SIGSTOP) past its
-heartbeat TTL, reaped, then woken."""
+"""Chaos scenarios 8, 9 and 11: serve killed while its outage spool drains; a worker stalled (SIGSTOP) past its
+heartbeat TTL, reaped, then woken; a TLS-only Redis restarted under load."""
 import os
 import signal
+import subprocess
 import time
 
-from harness import (Load, Procs, Redis, Sink, duplicate_jobs, enqueue_jobs, queue_empty, redis_cli, serve,
+from harness import (Load, Procs, Redis, Sink, duplicate_jobs, enqueue_jobs, free_port, queue_empty, redis_cli, serve,
                      verify_stored, wait_for, worker)
 
 
@@ -87,4 +88,77 @@ def stalled_worker(b, s):
                     f"delivered {delivered}, duplicates {dups}")
     finally:
         sink.close()
+        procs.stop_all()
+
+
+class TLSRedis:
+    """A TLS-only redis-server (AOF always) with a CA and a certificate for 127.0.0.1 made here by openssl."""
+
+    def __init__(self, procs):
+        self.procs, self.port = procs, free_port()
+        self.dir = os.path.join(procs.dir, "tls")
+        os.makedirs(self.dir, exist_ok=True)
+        f = lambda name: os.path.join(self.dir, name)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        run = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True)
+        run("req", "-x509", *ec, "-days", "2", "-subj", "/CN=chaos ca", "-keyout", f("ca.key"), "-out", f("ca.crt"))
+        run("req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", f("server.key"), "-out", f("server.csr"))
+        with open(f("server.ext"), "w") as ext:
+            ext.write("subjectAltName=IP:127.0.0.1\n")
+        run("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial",
+            "-days", "2", "-extfile", f("server.ext"), "-out", f("server.crt"))
+        self.ca = f("ca.crt")
+        self.args = ["redis-server", "--port", "0", "--tls-port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                     "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--tls-cert-file", f("server.crt"),
+                     "--tls-key-file", f("server.key"), "--tls-ca-cert-file", self.ca, "--tls-auth-clients", "no"]
+        self.start()
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "--tls", "--cacert", self.ca, *map(str, args)],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip()
+
+    def start(self):
+        self.proc = self.procs.start(self.args)
+        assert wait_for(lambda: self.cli("ping") == "PONG"), "TLS redis-server did not start"
+        assert wait_for(lambda: "loading:0" in self.cli("info", "persistence")), "redis still loading"
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+VERIFY_TLS = """
+local n = 0
+for i = 2, #ARGV do if redis.call('EXISTS', ARGV[1] .. ':dedup:' .. ARGV[i]) == 0 then n = n + 1 end end
+return n
+"""
+
+
+def tls_restart(b, s):
+    """11. a TLS-only Redis (certificate verified) SIGKILLed under load and restarted from its AOF: serve reconnects
+    over TLS by itself; every 2xx is still there."""
+    procs = Procs()
+    try:
+        r = TLSRedis(procs)
+        env = {"REDIS_URL": f"rediss://127.0.0.1:{r.port}", "REDIS_TLS_CA_FILE": r.ca, "REDIS_COMMAND_TIMEOUT_MS": "1000"}
+        port = serve(procs, b, env, "tls")
+        load = Load(port, "tls", threads=8)
+        time.sleep(s["load_s"])
+        r.kill()
+        killed = time.time()
+        time.sleep(1.0)
+        r.start()
+        back = wait_for(lambda: any(t > time.time() - 0.5 for t in list(load.times)), 20, 0.05)
+        recovered = time.time() - killed - 1.0
+        time.sleep(1.0)
+        load.stop()
+        lost = 0
+        for i in range(0, len(load.acked), 2000):
+            lost += int(r.cli("EVAL", VERIFY_TLS, 0, "tls", *load.acked[i:i + 2000]) or 0)
+        before = sum(1 for t in load.times if t < killed)
+        ok = back and lost == 0 and before > 0
+        return ok, (f"{len(load.acked)} acknowledged over TLS ({before} before the kill); Redis down 1 s, 2xx again "
+                    f"{recovered:.1f} s after its restart; acknowledged but lost {lost}")
+    finally:
         procs.stop_all()

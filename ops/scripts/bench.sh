@@ -161,5 +161,7 @@ $(cat "$dir/results")
 \`\`\`
 
 $(cat "$root/ops/bench/where-the-time-goes.md" 2>/dev/null)
+
+$(cat "$root/ops/bench/redis-client.md" 2>/dev/null)
 MD
 echo "wrote BENCHMARKS.md"
