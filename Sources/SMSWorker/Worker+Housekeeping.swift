@@ -72,8 +72,8 @@ extension Worker {
     private func requeueOrphans(_ previous: Set<[UInt8]>) async -> Set<[UInt8]> {
         do {
             let listed = try await self.redis.send("LRANGE", RedisArgument(self.processingKey), 0, 999).array ?? []
-            let held = self.inFlight.withLock { $0 }
-            let unheld = Set(listed.compactMap(\.bytes).filter { held[$0] == nil })
+            let held = Set(self.inFlight.withLock { $0.values })
+            let unheld = Set(listed.compactMap(\.bytes).filter { !held.contains($0) })
             let orphans = unheld.intersection(previous)
             guard !orphans.isEmpty else { return unheld }
             let moved = try await self.redis.evaluate(

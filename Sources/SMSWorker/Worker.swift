@@ -21,9 +21,9 @@ public final class Worker: Service, Sendable {
     let logger: Logger
     let stopping = StopSignal()
     let processingKey: String
-    /// Jobs of the processing list that a fetch loop is working on now (raw job → count); anything else found there
-    /// twice in a row is an orphan of a fetch whose reply never arrived.
-    let inFlight = Mutex<[[UInt8]: Int]>([:])
+    /// The job each fetch loop is working on now (by loop index: a cheap update per job); anything else found in the
+    /// processing list twice in a row is an orphan of a fetch whose reply never arrived.
+    let inFlight = Mutex<[Int: [UInt8]]>([:])
     /// One channel: the given sender with the configured send rate (tests, single-provider use).
     public convenience init(configuration: WorkerConfiguration, redis: RedisClient, sender: any ReplySender, logger: Logger) {
         let fallback = ChannelSender(
@@ -115,11 +115,9 @@ public final class Worker: Service, Sendable {
                     continue
                 }
                 idle = false
-                self.inFlight.withLock { $0[raw, default: 0] += 1 }
+                self.inFlight.withLock { $0[index] = raw }
                 await self.process(raw)
-                self.inFlight.withLock { held in
-                    if let n = held[raw], n > 1 { held[raw] = n - 1 } else { held[raw] = nil }
-                }
+                self.inFlight.withLock { $0[index] = nil }
             } catch {
                 failures += 1
                 if failures == 1 { self.logger.error("fetch failed", metadata: ["redis.error": "\(error)"]) }

@@ -8,8 +8,8 @@ It fails when:
 - a process grows: RSS at the end more than 16 MiB + 20% above its RSS at a third of the run; open fds more than
   8 above, threads more than 4 above their count at a third of the run;
 - Redis holds keys the TTLs do not explain: more than one per acknowledged message (dedup key) + one per reply sent
-  (sent marker) + one per number (loop-guard window) + 64 (queues, streams, sets, locks), or fewer than the
-  acknowledged messages; or its memory per key + audit entry at the end exceeds 1.5x that at a third of the run;
+  (sent marker) + one per number (loop-guard window) + 128 (queues, streams, sets, locks, heartbeats, and the send
+  claims of the jobs in flight: at most 2 workers x 16), or fewer than the acknowledged messages; or its memory per key + audit entry at the end exceeds 1.5x that at a third of the run;
 - any reply is lost or sent twice (every guid checked at the end), a duplicate is accepted, or a 10 s window's p99
   exceeds 2 s."""
 import argparse
@@ -185,7 +185,7 @@ def main():
             entries = keys + int(redis_cli(r.port, "XLEN", "soak:audit") or 0)
             memory = redis_info(r.port, "memory", "used_memory")
             sample = {"t": now - start, "procs": {n: proc_stats(p.pid) for n, p in named}, "keys": keys,
-                      "explained": acked + sent + numbers + 64, "acked": acked, "memory": memory,
+                      "explained": acked + sent + numbers + 128, "acked": acked, "memory": memory,
                       "per_entry": (memory - base_memory) / max(1, entries),
                       "queue": int(redis_cli(r.port, "LLEN", "soak:replies") or 0)
                       + int(redis_cli(r.port, "ZCARD", "soak:replies:retry") or 0),

@@ -41,7 +41,7 @@ for r in $(seq "$rounds"); do
     c=$(rb -p "$port" -c 50 -P 16 -n 2000000); d=$(ours "redis://127.0.0.1:$port" 50 2000000 16)
     e=$(rb -p "$tport" --tls --cacert "$dir/ca.crt" -c 50 -P 16 -n 1000000)
     f=$(REDIS_TLS_CA_FILE="$dir/ca.crt" ours "rediss://127.0.0.1:$tport" 50 1000000 16)
-    echo "round $r: plain $a / $b, -P 16 $c / $d, TLS -P 16 $e / $f  (redis-benchmark / RedisClient, SET/s)"
+    echo "round $r: plain $a / $b, -P 16 $c / $d, TLS -P 16 $e / $f  (redis-benchmark / RedisClient, SET/s)" | tee -a "$dir/rounds"
     results[rb_plain]+="$a "; results[us_plain]+="$b "; results[rb_p16]+="$c "; results[us_p16]+="$d "
     results[rb_tls]+="$e "; results[us_tls]+="$f "
 done
@@ -64,5 +64,11 @@ cat >"$root/ops/bench/redis-client.md" <<MD
 redis-benchmark and \`smshook-bench redis\` alternating, medians of $rounds rounds; client and server share the cores.
 
 $table
+
+Each round (redis-benchmark / RedisClient, SET/s):
+
+\`\`\`
+$(cat "$dir/rounds")
+\`\`\`
 MD
 echo "wrote ops/bench/redis-client.md"
