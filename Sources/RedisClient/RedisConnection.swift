@@ -115,11 +115,13 @@ public final class RedisConnection: Sendable {
 final class Link: Equatable, Sendable {
     let channel: any Channel
     let handler: RedisChannelHandler
+    private let eventLoop: any EventLoop
     private let outbox = Mutex<(requests: [RedisRequest], scheduled: Bool)>(([], false))
 
     init(channel: any Channel, handler: RedisChannelHandler) {
         self.channel = channel
         self.handler = handler
+        self.eventLoop = channel.eventLoop
     }
 
     func enqueue(_ request: RedisRequest) {
@@ -130,7 +132,7 @@ final class Link: Equatable, Sendable {
             return true
         }
         guard schedule else { return }
-        self.channel.eventLoop.execute {
+        self.eventLoop.execute {
             let batch = self.outbox.withLock { box -> [RedisRequest] in
                 box.scheduled = false
                 var taken: [RedisRequest] = []

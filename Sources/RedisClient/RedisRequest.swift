@@ -17,7 +17,7 @@ final class RedisRequest: @unchecked Sendable {
 
     private enum Waiter {
         case none
-        case waiting(CheckedContinuation<[RedisReply], any Error>)
+        case waiting(UnsafeContinuation<[RedisReply], any Error>)
         case answered
     }
 
@@ -38,7 +38,7 @@ final class RedisRequest: @unchecked Sendable {
     /// Runs `submit` with this request and waits for its answer; a cancelled task is answered at once.
     func run(_ submit: (RedisRequest) -> Void) async throws -> [RedisReply] {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+            try await withUnsafeThrowingContinuation { continuation in
                 let cancelledFirst = self.waiter.withLock { waiter -> Bool in
                     if case .answered = waiter { return true }
                     waiter = .waiting(continuation)
@@ -58,7 +58,7 @@ final class RedisRequest: @unchecked Sendable {
     /// Answers the caller unless it was answered already (cancelled). Returns true when this call answered.
     @discardableResult
     func answer(_ result: Result<[RedisReply], any Error>) -> Bool {
-        let continuation = self.waiter.withLock { waiter -> CheckedContinuation<[RedisReply], any Error>? in
+        let continuation = self.waiter.withLock { waiter -> UnsafeContinuation<[RedisReply], any Error>? in
             switch waiter {
             case .waiting(let c):
                 waiter = .answered

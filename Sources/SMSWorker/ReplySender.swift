@@ -34,13 +34,17 @@ public struct HTTPSender: ReplySender {
 
     public func send(_ job: ReplyJob) async -> SendResult {
         let request = self.build(job)
+        let response: HTTPClientResponse
         do {
-            let response = try await self.client.execute(request, timeout: self.timeout)
-            let body = try await response.body.collect(upTo: 1 << 20)
-            return self.interpret(Int(response.status.code), response.headers.first(name: "Retry-After"), Array(body.readableBytesView))
+            response = try await self.client.execute(request, timeout: self.timeout)
         } catch {
             return .retryable(reason: "network: \(error)", retryAfter: nil)
         }
+        // The status is the provider's answer; a body lost afterwards (the deadline passing while the process was
+        // stopped, a reset) must not turn an accepted send into a retry, which would send the SMS again: the
+        // provider's rules decide with what arrived.
+        let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+        return self.interpret(Int(response.status.code), response.headers.first(name: "Retry-After"), body)
     }
 
     public func shutdown() async {

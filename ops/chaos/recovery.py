@@ -66,13 +66,13 @@ def stalled_worker(b, s):
         r = Redis(procs, "r")
         enqueue_jobs(r.port, "st", n)
         # a send rate makes most fetch loops wait for their turn, unclaimed, when the stop lands
-        env = {"WORKER_SEND_LEASE": str(lease), "SEND_RATE_PER_SECOND": "300", "LOG_LEVEL": "warning"}
+        env = {"WORKER_SEND_LEASE": str(lease), "SEND_RATE_PER_SECOND": "300", "LOG_LEVEL": os.environ.get("CHAOS_WORKER_LOG", "warning")}
         a = worker(procs, b, r.url, "st", sink.url, env={**env, "WORKER_ID": "stall-a"}, log="stall-a.log")
         wait_for(lambda: sink.counts()[0] >= n // 10, 30, 0.01)
         a.send_signal(signal.SIGSTOP)
         stopped = time.time()
         held = int(redis_cli(r.port, "LLEN", "st:replies:processing:stall-a") or 0)
-        worker(procs, b, r.url, "st", sink.url, env={**env, "WORKER_ID": "stall-b"})
+        worker(procs, b, r.url, "st", sink.url, env={**env, "WORKER_ID": "stall-b"}, log="stall-b.log")
         reaped = wait_for(lambda: redis_cli(r.port, "LLEN", "st:replies:processing:stall-a") == "0", 30, 0.05)
         reaped_after = time.time() - stopped
         time.sleep(max(0.0, stall - (time.time() - stopped)))

@@ -34,7 +34,10 @@ done
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$1/status"; }
 for r in $(seq "$rounds"); do
-    for which in before after; do
+    # alternate which goes first (the keyspace grows with every run): before-after, after-before, ...
+    order="before after"
+    [ $((r % 2)) = 0 ] && order="after before"
+    for which in $order; do
         p=${pid[$which]}
         t0=$(ticks "$p")
         (sleep $((duration / 2)); threads "$p" >"$dir/threads-$which") &
@@ -51,9 +54,12 @@ for r in $(seq "$rounds"); do
     done
 done
 med() { awk -v w="$1" -v c="$2" '$1 == w {print $c}' "$dir/results" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+paired() { # median over rounds of after/before of column $1, within each round
+    paste <(awk -v c="$1" '$1 == "after" {print $c}' "$dir/results") <(awk -v c="$1" '$1 == "before" {print $c}' "$dir/results") |
+        awk '{print $1 / $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
+}
 echo "median: before $(med before 2) req/s, $(med before 3) us CPU/req; after $(med after 2) req/s, $(med after 3) us CPU/req;" \
-    "after/before $(awk -v a="$(med after 2)" -v b="$(med before 2)" 'BEGIN {printf "%.2f", a / b}')x req/s," \
-    "$(awk -v a="$(med after 3)" -v b="$(med before 3)" 'BEGIN {printf "%.2f", a / b}')x CPU/req"
+    "after/before (paired by round) $(paired 2)x req/s, $(paired 3)x CPU/req"
 for which in before after; do
     bin=$([ "$which" = before ] && echo "$before" || echo "$after")
     # the worker's threads, sampled 1 s into its drain
