@@ -125,8 +125,10 @@ struct ChannelTests {
         let slowTimes = sends.filter { $0.0 == "slow" }.map(\.1).sorted()
         let fastTimes = sends.filter { $0.0 == "fast" }.map(\.1).sorted()
         #expect(slowTimes.count == 6 && fastTimes.count == 6)
-        // slow: 2 per second (burst 1) -> its sixth send at least 2.5 s after its first; no second holds more than 3
-        #expect(slowTimes[5] - slowTimes[0] >= .milliseconds(2400))
+        // slow: 2 per second (burst 1) -> its sixth token 2.5 s after its first; the send is recorded after the claim
+        // round trip that follows the token, which a loaded machine can delay by a few hundred ms; unlimited, the
+        // six would go within milliseconds. No second holds more than 3.
+        #expect(slowTimes[5] - slowTimes[0] >= .milliseconds(2000))
         for t in slowTimes {
             #expect(slowTimes.filter { $0 >= t && $0 < t + .seconds(1) }.count <= 3)
         }
