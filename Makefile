@@ -48,7 +48,7 @@ chaos: deps
 ## memory and keys, queue depth and p99 every 10 s; fails on growth beyond its bounds or any lost or duplicate reply.
 soak: deps
 	$(SWIFT) build --product smshook $(SWIFT_FLAGS)
-	python3 ops/chaos/soak.py "$$($(SWIFT) build --show-bin-path)/smshook" --seconds $${SOAK_SECONDS:-600}
+	python3 ops/chaos/soak.py "$$($(SWIFT) build --show-bin-path)/smshook" --seconds $${SOAK_SECONDS:-600} --report ops/chaos/soak-of-record.md
 
 ## Classifier accuracy per intent on eval/labelled.tsv (fails under 97%).
 eval: build

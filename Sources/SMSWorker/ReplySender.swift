@@ -28,23 +28,26 @@ public struct ConsoleSender: ReplySender {
 public struct HTTPSender: ReplySender {
     public let name: String
     let client: HTTPClient
-    let timeout: TimeAmount
+    let timeout: Duration
     let build: @Sendable (ReplyJob) -> HTTPClientRequest
     let interpret: @Sendable (_ status: Int, _ retryAfter: String?, _ body: [UInt8]) -> SendResult
 
     public func send(_ job: ReplyJob) async -> SendResult {
         let request = self.build(job)
-        let response: HTTPClientResponse
+        let client = self.client
         do {
-            response = try await self.client.execute(request, timeout: self.timeout)
+            let (status, retryAfter, body) = try await StallTolerantTimeout.run(self.timeout) {
+                let response = try await client.execute(request, deadline: .distantFuture)
+                // The status is the provider's answer; a body cut off afterwards (the timeout, a reset) must not turn
+                // an accepted send into a retry, which would send the SMS again: the provider's rules decide with
+                // what arrived.
+                let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+                return (Int(response.status.code), response.headers.first(name: "Retry-After"), body)
+            }
+            return self.interpret(status, retryAfter, body)
         } catch {
             return .retryable(reason: "network: \(error)", retryAfter: nil)
         }
-        // The status is the provider's answer; a body lost afterwards (the deadline passing while the process was
-        // stopped, a reset) must not turn an accepted send into a retry, which would send the SMS again: the
-        // provider's rules decide with what arrived.
-        let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-        return self.interpret(Int(response.status.code), response.headers.first(name: "Retry-After"), body)
     }
 
     public func shutdown() async {
@@ -63,10 +66,12 @@ extension HTTPSender {
     /// (`sIdentifiant`) and SIM (`port`).
     public static func make(_ provider: WorkerConfiguration.Provider, _ p: WorkerConfiguration.ProviderSettings) -> any ReplySender {
         var httpConfiguration = HTTPClient.Configuration()
-        httpConfiguration.timeout = .init(connect: .milliseconds(Int64(p.connectTimeoutMS)), read: .milliseconds(Int64(p.requestTimeoutMS)))
+        // no read timeout here: the request's timeout is `StallTolerantTimeout`, which reads an answer that arrived
+        // while the process was stopped instead of declaring it lost
+        httpConfiguration.timeout = .init(connect: .milliseconds(Int64(p.connectTimeoutMS)))
         // A redirect must not carry an api key or a Basic auth header to another host: a 3xx is an answer, not followed.
         httpConfiguration.redirectConfiguration = .disallow
-        let timeout = TimeAmount.milliseconds(Int64(p.requestTimeoutMS))
+        let timeout = Duration.milliseconds(p.requestTimeoutMS)
         switch provider {
         case .console:
             return ConsoleSender()

@@ -71,3 +71,28 @@ struct CutBodyTests {
         }
     }
 }
+
+/// The send timeout: a provider that does not answer in time is a retry, after the timeout and not much later.
+struct SendTimeoutTests {
+    @Test func aProviderThatDoesNotAnswerInTimeIsRetried() async throws {
+        let fake = FakeProvider { _, _ in .init(status: 204, delay: .seconds(3)) }
+        try await fake.run { base in
+            var settings = WorkerConfiguration.ProviderSettings()
+            settings.httpURL = base + "/hook"
+            settings.httpSecret = "whsec_" + Data("k".utf8).base64EncodedString()
+            settings.requestTimeoutMS = 300
+            let sender = HTTPSender.make(.http, settings)
+            let job = ReplyJob(id: "job-slow", to: "+15550100", body: "Thanks", inReplyTo: "g", intent: .affirmative,
+                               provider: "smsmobileapi", createdAt: "2025-01-20T10:00:00Z")
+            let started = ContinuousClock.now
+            let result = await sender.send(job)
+            let elapsed = ContinuousClock.now - started
+            await sender.shutdown()
+            guard case .retryable = result else {
+                Issue.record("a provider past the timeout must be retried, got \(result)")
+                return
+            }
+            #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(2), "answered after \(elapsed)")
+        }
+    }
+}

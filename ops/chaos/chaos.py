@@ -250,6 +250,31 @@ def hostile(b, s):
         procs.stop_all()
 
 
+NOTES = (
+    "\nReading the figures:\n\n"
+    "- Duplicates in 2 are replies re-sent after a worker died between the send and its finish step "
+    "(at least once: the provider may have them); they wait for the dead worker's send claim to lapse "
+    "(`WORKER_SEND_LEASE`, 2 s here). The in-flight figure is an upper bound (every processing list, sampled after "
+    "each kill).\n"
+    "- 3b: a SIGKILL of the redis-server process loses nothing even with `appendfsync everysec`, because "
+    "every acknowledged write already reached the kernel; everysec can lose up to about one second of "
+    "acknowledged writes only when the machine itself stops (power, kernel panic). Use `always`, or a "
+    "replica with `REDIS_MIN_REPLICAS_ACK`, when that matters.\n"
+    "- 5b: with `REDIS_MIN_REPLICAS_ACK=1` and a single replica, the promoted replica has no replica of "
+    "its own, so serve answers 503 until one joins: nothing unreplicated is acknowledged, at the cost of "
+    "availability. Run two replicas to keep serving through a failover.\n"
+    "- 8: files whose replay had been stored but not yet removed when serve was killed are replayed again at start "
+    "and caught by dedup (no second reply job).\n"
+    "- 9: the jobs the stopped worker held but had not claimed are fenced (it finds them gone from its processing "
+    "list and sends nothing; the worker that got them sends them); those it was sending when it stopped keep its claim "
+    "for the lease, so the other worker waits, and the stopped one finishes them when it wakes.\n"
+    "- 10: this kernel has no sch_netem, so latency comes from a relay on serve's side that delays each chunk "
+    "towards Redis by 50 +- 20 ms; loss and the partition are nftables drops in Redis's namespace. During the "
+    "partition each call waits for the command timeout (1 s here) and is then spooled (503 without a spool). A "
+    "worker drains throughout; every acknowledged message is checked at the provider sink.\n"
+    "- 11: serve reconnects over TLS by itself (certificate verified against the test CA) once Redis is back.\n")
+
+
 SCENARIOS = [
     ("1 retry storm", retry_storm),
     ("2 worker crashes", worker_crashes),
@@ -299,21 +324,14 @@ def main():
                     f"`make chaos` (`python3 ops/chaos/chaos.py .build/debug/smshook --scale {a.scale}`) on "
                     f"{time.strftime('%Y-%m-%d', time.gmtime())}, {os.cpu_count()} cores, everything on loopback.\n\n"
                     "| scenario | result | figures |\n|---|---|---|\n")
-            notes = (
-                "\nReading the figures:\n\n"
-                "- Duplicates in 2 are replies re-sent after a worker died between the send and its finish script "
-                "(at-least-once); the in-flight figure is an upper bound (every processing list, sampled after each kill).\n"
-                "- 3b: a SIGKILL of the redis-server process loses nothing even with `appendfsync everysec`, because "
-                "every acknowledged write already reached the kernel; everysec can lose up to about one second of "
-                "acknowledged writes only when the machine itself stops (power, kernel panic). Use `always`, or a "
-                "replica with `REDIS_MIN_REPLICAS_ACK`, when that matters.\n"
-                "- 5b: with `REDIS_MIN_REPLICAS_ACK=1` and a single replica, the promoted replica has no replica of "
-                "its own, so serve answers 503 until one joins: nothing unreplicated is acknowledged, at the cost of "
-                "availability. Run two replicas to keep serving through a failover.\n")
             for name, ok, detail in rows:
                 result = "skipped" if ok is None else "pass" if ok else "FAIL"
                 f.write(f"| {name} | {result} | {detail.replace('|', '/')} |\n")
-            f.write(notes)
+            f.write(NOTES)
+            soak = os.path.join(ROOT, "ops/chaos/soak-of-record.md")  # `make soak` writes it
+            if os.path.exists(soak):
+                with open(soak) as record:
+                    f.write("\n" + record.read())
     print(f"chaos: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     raise SystemExit(0 if failed == 0 else 1)
 

@@ -82,10 +82,12 @@ def stalled_worker(b, s):
         delivered, dups = sink.counts()
         with open(os.path.join(procs.dir, "stall-a.log"), errors="replace") as f:
             fenced = f.read().count("job no longer owned")
+        with sink.lock:
+            doubled = sorted({d for d in sink.deliveries if sink.deliveries.count(d) > 1}) if dups else []
         ok = reaped and held > 0 and done and delivered == n and dups == 0 and a.poll() is None
         return ok, (f"{n} jobs; worker A stopped holding {held} jobs, reaped after {reaped_after:.1f} s (heartbeat TTL "
                     f"2 s), woken after {woke:.0f} s (send lease {lease} s): it refused {fenced} jobs it no longer owned; "
-                    f"delivered {delivered}, duplicates {dups}")
+                    f"delivered {delivered}, duplicates {dups}" + (f" ({', '.join(doubled[:5])})" if doubled else ""))
     finally:
         sink.close()
         procs.stop_all()

@@ -148,6 +148,25 @@ def decisions(port, prefix, guids):
     return dict(zip(guids, out))
 
 
+def soak_markdown(a, summary, curves, samples, failures):
+    """The run as a RELIABILITY.md section: the figures, the bounds, a sample a minute."""
+    every = max(1, len(samples) // 10)
+    rows = "".join(
+        f"| {s['t']:.0f} | {s['keys']} | {s['memory'] / MIB:.1f} | {s['queue']} | {s['p99']:.0f} | "
+        + " | ".join(f"{v['rss'] / MIB:.0f} / {v['fds']} / {v['threads']}" for v in s["procs"].values()) + " |\n"
+        for s in samples[::every] + ([samples[-1]] if (len(samples) - 1) % every else []))
+    names = list(samples[0]["procs"])
+    return (f"## Soak\n\n`make soak` ({a.seconds:.0f} s, `python3 ops/chaos/soak.py`) on {time.strftime('%Y-%m-%d')}, "
+            f"{os.cpu_count()} cores: {'passed' if not failures else 'FAILED: ' + '; '.join(failures)}.\n\n"
+            f"{summary}.\n\nFrom a third of the run to its end: {curves}.\n\n"
+            "Bounds (the run fails beyond them): RSS at the end at most 16 MiB + 20% above its value at a third of the run; "
+            "fds +8, threads +4; Redis keys at most one per acknowledged message + one per reply sent + one per number "
+            "+ 128, never fewer than the acknowledged messages; Redis bytes per key + audit entry at most 1.5x; no "
+            "reply lost or sent twice, no duplicate accepted, no dead job; p99 of every 10 s under 2 s.\n\n"
+            "| s | Redis keys | Redis MiB | queue | p99 ms | " + " | ".join(f"{n} RSS MiB / fds / threads" for n in names)
+            + " |\n|" + "---|" * (5 + len(names)) + "\n" + rows)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -250,10 +269,7 @@ def main():
         print("curves (RSS from a third of the run to the end): " + curves)
         if a.report:
             with open(a.report, "w") as f:
-                f.write(f"soak {time.strftime('%Y-%m-%d')}: {summary}\n{curves}\n")
-                for s in samples:
-                    f.write(f"{s['t']:.0f} s keys={s['keys']} redis={s['memory']} queue={s['queue']} p99={s['p99']:.0f} "
-                            + " ".join(f"{n}={v['rss']}/{v['fds']}/{v['threads']}" for n, v in s["procs"].items()) + "\n")
+                f.write(soak_markdown(a, summary, curves, samples, failures))
         for f in failures:
             print("FAIL " + f)
         print("soak: " + ("passed" if not failures else f"failed ({len(failures)})"))
