@@ -13,11 +13,12 @@ final class RedisReplyReader {
     deinit { redisReaderFree(self.reader) }
 
     func feed(_ buffer: ByteBuffer) throws {
-        let status = buffer.withUnsafeReadableBytes { bytes -> Int32 in
-            guard let base = bytes.baseAddress, bytes.count > 0 else { return REDIS_OK }
-            return redisReaderFeed(self.reader, base.assumingMemoryBound(to: CChar.self), bytes.count)
-        }
-        if status != REDIS_OK { throw self.error() }
+        try buffer.withUnsafeReadableBytes { try self.feed($0) }
+    }
+
+    func feed(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        if redisReaderFeed(self.reader, base.assumingMemoryBound(to: CChar.self), bytes.count) != REDIS_OK { throw self.error() }
     }
 
     /// The next complete reply, or nil when more bytes are needed. A protocol error throws (the stream is unusable).
@@ -61,5 +62,22 @@ final class RedisReplyReader {
     private static func text(_ r: redisReply) -> String {
         guard let str = r.str else { return "" }
         return String(decoding: UnsafeRawBufferPointer(start: str, count: Int(r.len)), as: UTF8.self)
+    }
+}
+
+extension RedisReply {
+    /// The complete replies in `bytes`, read by the reader a connection uses (hiredis), fed in `chunk`-byte pieces as
+    /// a socket might deliver them; a protocol error throws. For tests and fuzzing.
+    public static func parse(_ bytes: [UInt8], chunk: Int = .max) throws -> [RedisReply] {
+        let reader = RedisReplyReader()
+        var replies: [RedisReply] = []
+        var start = 0
+        repeat {
+            let end = start + min(max(chunk, 1), bytes.count - start)
+            try bytes[start..<end].withUnsafeBytes { try reader.feed($0) }
+            while let reply = try reader.next() { replies.append(reply) }
+            start = end
+        } while start < bytes.count
+        return replies
     }
 }

@@ -13,6 +13,7 @@ let targets: [(name: String, library: String)] = [
     ("auth", "SMSCore"),
     ("classifier", "SMSCore"),
     ("resp", "RedisClient"),
+    ("reply", "RedisClient"),
     ("provider-responses", "SMSCore"),
 ]
 

@@ -63,3 +63,33 @@ struct StateMachineTests {
         #expect(none.isEmpty)
     }
 }
+
+/// hiredis's reader on what a hostile or broken server could send: an error, never a crash or a huge allocation.
+struct ReplyReaderTests {
+    @Test func repliesReadWholeOrByteByByteAreTheSame() throws {
+        let bytes = Array("+OK\r\n:42\r\n$5\r\nhello\r\n$-1\r\n*2\r\n$1\r\na\r\n*1\r\n-ERR x\r\n".utf8)
+        let expected: [RedisReply] = [.status("OK"), .integer(42), .bulk(Array("hello".utf8)), .null,
+                                      .array([.bulk(Array("a".utf8)), .array([.error("ERR x")])])]
+        #expect(try RedisReply.parse(bytes) == expected)
+        #expect(try RedisReply.parse(bytes, chunk: 1) == expected)
+        #expect(try RedisReply.parse(Array("$5\r\nhel".utf8)).isEmpty)  // incomplete: waits for more
+    }
+
+    @Test(arguments: ["?junk\r\n", "*99999999999999999999\r\n", "*-5\r\n:1\r\n", "$-7\r\n", ":12x\r\n",
+                      "*9223372036854775807\r\n"])
+    func hostileRepliesAreAProtocolErrorNotACrash(text: String) {
+        do {
+            let replies = try RedisReply.parse(Array(text.utf8))
+            Issue.record("\(text.debugDescription) read as \(replies)")
+        } catch let error as RedisError {
+            #expect(error.code == .connectionLost && error.message.hasPrefix("unreadable reply from Redis"), "\(error)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func aHugeDeclaredBulkLengthWaitsForBytesWithoutAllocatingThem() throws {
+        // hiredis does not allocate a declared length up front; the command timeout ends the wait on a connection
+        #expect(try RedisReply.parse(Array("$9223372036854775807\r\nabc".utf8)).isEmpty)
+    }
+}
