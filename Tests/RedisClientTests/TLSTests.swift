@@ -110,3 +110,35 @@ struct TLSTests {
         withExtendedLifetime(server) {}
     }
 }
+
+/// Sentinel over TLS: the sentinel and the primary both TLS-only.
+@Suite(.enabled(if: TestRedis.enabled, "needs redis-server: run `make test`"))
+struct SentinelTLSTests {
+    @Test func findsThePrimaryThroughATLSSentinel() async throws {
+        let certificates = try TestCertificates()
+        let primary = try RedisServer(tls: certificates, server: .ip)
+        let sentinel = try SentinelServer(masterName: "tlsmaster", primaryPort: primary.port, tls: certificates)
+        let configuration = try RedisConfiguration(environment: [
+            "REDIS_SENTINELS": "127.0.0.1:\(sentinel.port)", "REDIS_MASTER_NAME": "tlsmaster", "REDIS_TLS": "1",
+            "REDIS_SENTINEL_TLS": "1", "REDIS_TLS_CA_FILE": certificates.caFile, "REDIS_CONNECT_TIMEOUT_MS": "2000",
+        ])
+        var logger = Logger(label: "test.sentinel-tls")
+        logger.logLevel = .critical
+        let client = RedisClient(configuration: configuration, logger: logger)
+        try await client.send("SET", "via-tls-sentinel", "yes")
+        #expect(try await client.send("GET", "via-tls-sentinel") == .bulk(Array("yes".utf8)))
+        await client.shutdown()
+        // without REDIS_SENTINEL_TLS the plain-text question to the TLS sentinel fails, with the sentinel named
+        var plain = configuration
+        plain.sentinelTLS = nil
+        let refused = RedisClient(configuration: plain, logger: logger)
+        do {
+            try await refused.send("PING")
+            Issue.record("a plain connection to a TLS-only sentinel worked")
+        } catch let error as RedisError {
+            #expect(error.code == .connectionFailed && error.message.contains("127.0.0.1:\(sentinel.port)"), "\(error)")
+        }
+        await refused.shutdown()
+        withExtendedLifetime((primary, sentinel, certificates)) {}
+    }
+}

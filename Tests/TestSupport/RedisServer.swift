@@ -142,13 +142,27 @@ public final class SentinelServer: @unchecked Sendable {
     private let process: Process
     private let directory: URL
 
-    public init(masterName: String, primaryPort: Int, downAfterMilliseconds: Int = 500) throws {
-        self.port = try freeLoopbackPort()
+    /// - Parameter tls: a TLS-only sentinel (its plain port off) that also reaches the primary over TLS.
+    public init(masterName: String, primaryPort: Int, downAfterMilliseconds: Int = 500, tls: TestCertificates? = nil) throws {
+        let port = try freeLoopbackPort()
+        self.port = port
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("smshook-sentinel-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
         let config = self.directory.appendingPathComponent("sentinel.conf")
+        let listen = tls.map { certificates in
+            let (certificate, key) = certificates.server(.ip)
+            return """
+                port 0
+                tls-port \(port)
+                tls-cert-file \(certificate)
+                tls-key-file \(key)
+                tls-ca-cert-file \(certificates.caFile)
+                tls-auth-clients no
+                tls-replication yes
+                """
+        } ?? "port \(port)"
         try """
-            port \(self.port)
+            \(listen)
             bind 127.0.0.1
             dir \(self.directory.path)
             sentinel monitor \(masterName) 127.0.0.1 \(primaryPort) 2
