@@ -45,6 +45,8 @@ struct RedisConnectionStateMachine<Channel: Equatable, Request> {
     private let initialBackoff: Duration
     private let maxBackoff: Duration
     private(set) var backoff: Duration
+    /// Connects failed in a row: the first failure and the recovery after failures are what is worth logging.
+    private(set) var consecutiveFailures = 0
 
     init(initialBackoff: Duration, maxBackoff: Duration) {
         self.initialBackoff = initialBackoff
@@ -77,6 +79,7 @@ struct RedisConnectionStateMachine<Channel: Equatable, Request> {
         case .connecting(let waiting):
             self.state = .ready(channel)
             self.backoff = self.initialBackoff
+            self.consecutiveFailures = 0
             return .write(channel, waiting)
         case .closed, .idle, .ready, .backingOff:
             // only `connecting` starts a connect; anything else means close() came first
@@ -89,6 +92,7 @@ struct RedisConnectionStateMachine<Channel: Equatable, Request> {
         guard case .connecting(let waiting) = self.state else { return [] }
         self.state = .backingOff(until: now + self.backoff, error: error)
         self.backoff = min(self.backoff * 2, self.maxBackoff)
+        self.consecutiveFailures += 1
         return waiting
     }
 

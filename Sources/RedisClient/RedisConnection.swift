@@ -66,13 +66,15 @@ public final class RedisConnection: Sendable {
         do {
             let (channel, handler) = try await self.transport.connect()
             let link = Link(channel: channel, handler: handler)
-            let action = self.state.withLock { $0.connected(link) }
+            let (action, recovered) = self.state.withLock { m in
+                let recovered = m.consecutiveFailures > 0  // read before `connected` resets it
+                return (m.connected(link), recovered)
+            }
             switch action {
             case .write(let link, let waiting):
-                if self.hadFailure.withLock({ $0 }) {
+                if recovered {
                     self.logger.info("redis connected again", metadata: ["redis.url": "\(self.configuration.redactedURL)"])
                 }
-                self.hadFailure.withLock { $0 = false }
                 channel.closeFuture.whenComplete { _ in self.state.withLock { $0.channelClosed(link) } }
                 handler.unsent = { requests in
                     self.state.withLock { $0.channelClosed(link) }
@@ -91,17 +93,11 @@ public final class RedisConnection: Sendable {
             }
         } catch {
             let redisError = error as? RedisError ?? RedisError(.connectionFailed, "\(error)")
-            let first = self.hadFailure.withLock { old in
-                defer { old = true }
-                return !old
-            }
+            let (waiting, first) = self.state.withLock { m in (m.connectFailed(redisError, now: .now), m.consecutiveFailures == 1) }
             if first { self.logger.error("redis connect failed", metadata: ["redis.error": "\(redisError)"]) }
-            let waiting = self.state.withLock { $0.connectFailed(redisError, now: .now) }
             for request in waiting { request.answer(.failure(redisError)) }
         }
     }
-
-    private let hadFailure = Mutex(false)
 
     /// Closes the current channel; the next command connects again.
     func reset() {

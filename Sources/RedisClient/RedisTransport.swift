@@ -47,43 +47,25 @@ final class RedisTransport: Sendable {
     /// A ready channel to the configured server, or to the primary the sentinels name.
     func connect() async throws -> (any Channel, RedisChannelHandler) {
         guard !self.configuration.sentinels.isEmpty, let name = self.configuration.masterName else {
-            return try await self.open(
-                self.configuration.endpoint, tls: self.tls, serverName: self.configuration.tls?.serverName, handshake: self.handshake(self.configuration))
+            return try await self.openData(self.configuration.endpoint)
         }
         var problems: [String] = []
         for sentinel in self.configuration.sentinels {
             do {
                 var auth: [RedisCommand] = []
                 if let password = self.configuration.sentinelPassword { auth.append(RedisCommand("AUTH", RedisArgument(password))) }
-                let ask = RedisCommand("SENTINEL", "get-master-addr-by-name", RedisArgument(name))
                 let (channel, handler) = try await self.open(
                     sentinel, tls: self.sentinelTLS, serverName: self.configuration.sentinelTLS?.serverName, handshake: auth)
-                let replies: [RedisReply]
-                do {
-                    replies = try await Self.roundTrip([ask], on: channel, handler, timeout: self.configuration.connectTimeout)
-                    channel.close(promise: nil)
-                } catch {
-                    channel.close(promise: nil)
-                    throw error
-                }
-                guard let address = replies[0].array, address.count == 2, let host = address[0].string,
+                let reply = try await self.ask(RedisCommand("SENTINEL", "get-master-addr-by-name", RedisArgument(name)), on: channel, handler)
+                channel.close(promise: nil)
+                guard let address = reply.array, address.count == 2, let host = address[0].string,
                     let port = address[1].int, (1...65535).contains(port)
                 else {
                     problems.append("\(sentinel.text): does not know \(name)")
                     continue
                 }
-                let primary = RedisConfiguration.Endpoint.tcp(host: host, port: Int(port))
-                let role = RedisCommand("ROLE")
-                let (data, dataHandler) = try await self.open(
-                    primary, tls: self.tls, serverName: self.configuration.tls?.serverName, handshake: self.handshake(self.configuration))
-                let answer: [RedisReply]
-                do {
-                    answer = try await Self.roundTrip([role], on: data, dataHandler, timeout: self.configuration.connectTimeout)
-                } catch {
-                    data.close(promise: nil)
-                    throw error
-                }
-                guard answer[0].array?.first?.string == "master" else {
+                let (data, dataHandler) = try await self.openData(.tcp(host: host, port: Int(port)))
+                guard try await self.ask(RedisCommand("ROLE"), on: data, dataHandler).array?.first?.string == "master" else {
                     data.close(promise: nil)
                     problems.append("\(host):\(port) named by \(sentinel.text) is not a primary (failover under way?)")
                     continue
@@ -96,18 +78,29 @@ final class RedisTransport: Sendable {
         throw RedisError(.connectionFailed, "no primary for \(name) through the sentinels: " + problems.joined(separator: "; "))
     }
 
-    /// AUTH and SELECT for a data connection.
-    private func handshake(_ c: RedisConfiguration) -> [RedisCommand] {
-        var commands: [RedisCommand] = []
+    /// A data connection (the server, or a primary a sentinel named): TLS as configured, then AUTH and SELECT.
+    private func openData(_ endpoint: RedisConfiguration.Endpoint) async throws -> (any Channel, RedisChannelHandler) {
+        let c = self.configuration
+        var handshake: [RedisCommand] = []
         if let password = c.password {
             if let user = c.username {
-                commands.append(RedisCommand("AUTH", RedisArgument(user), RedisArgument(password)))
+                handshake.append(RedisCommand("AUTH", RedisArgument(user), RedisArgument(password)))
             } else {
-                commands.append(RedisCommand("AUTH", RedisArgument(password)))
+                handshake.append(RedisCommand("AUTH", RedisArgument(password)))
             }
         }
-        if c.database != 0 { commands.append(RedisCommand("SELECT", RedisArgument(c.database))) }
-        return commands
+        if c.database != 0 { handshake.append(RedisCommand("SELECT", RedisArgument(c.database))) }
+        return try await self.open(endpoint, tls: self.tls, serverName: c.tls?.serverName, handshake: handshake)
+    }
+
+    /// One command's reply on a channel nobody else uses yet; the channel is closed if it fails.
+    private func ask(_ command: RedisCommand, on channel: any Channel, _ handler: RedisChannelHandler) async throws -> RedisReply {
+        do {
+            return try await Self.roundTrip([command], on: channel, handler, timeout: self.configuration.connectTimeout)[0]
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
     }
 
     /// Connects, adds TLS and the Redis handler, runs `handshake` and fails with `.connectionFailed` / `.authenticationFailed` naming the server, never a password.

@@ -3,14 +3,16 @@ import Synchronization
 /// A one-shot signal: `wait()` returns once `fire()` was called (or at once if it was), or when the waiting task is
 /// cancelled. Lets the worker sleep until it is told to stop instead of polling a flag.
 final class StopSignal: Sendable {
-    private let state = Mutex<(fired: Bool, waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64)>((false, [:], 0))
+    /// Read on every fetch-loop turn: an atomic load, not a lock.
+    private let fired = Atomic<Bool>(false)
+    private let state = Mutex<(waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64)>(([:], 0))
 
-    var isFired: Bool { self.state.withLock { $0.fired } }
+    var isFired: Bool { self.fired.load(ordering: .acquiring) }
 
     func fire() {
         let waiters = self.state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            if s.fired { return [] }
-            s.fired = true
+            // set under the lock, so a waiter either sees it or is registered before it is taken here
+            guard !self.fired.exchange(true, ordering: .acquiringAndReleasing) else { return [] }
             defer { s.waiters = [:] }
             return Array(s.waiters.values)
         }
@@ -25,7 +27,7 @@ final class StopSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let now = self.state.withLock { s -> Bool in
-                    if s.fired || Task.isCancelled { return true }
+                    if self.fired.load(ordering: .acquiring) || Task.isCancelled { return true }
                     s.waiters[id] = continuation
                     return false
                 }

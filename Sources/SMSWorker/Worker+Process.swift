@@ -29,7 +29,7 @@ extension Worker {
         }
         if let due = await self.waitForRateLimit(channel) {
             // this channel is saturated: the job waits in the retry set, not in a fetch loop other channels need
-            await self.finish(raw, job: job, channel: channel, outcome: "deferred", detail: String(decoding: raw, as: UTF8.self), error: nil, due: due)
+            await self.deferJob(raw, job: job, channel: channel, until: due)
             return
         }
         // the fence, as close to the send as it can be: still ours, not sent, not opted out
@@ -48,7 +48,7 @@ extension Worker {
         case .busy(let ms):
             // a reaped worker claimed it and may have sent it: look again when its claim lapses
             let due = Int64((Date().timeIntervalSince1970 * 1000).rounded()) + min(max(ms, 0), 86_400_000) + 100
-            await self.finish(raw, job: job, channel: channel, outcome: "deferred", detail: String(decoding: raw, as: UTF8.self), error: nil, due: due)
+            await self.deferJob(raw, job: job, channel: channel, until: due)
             return
         }
         let started = ContinuousClock.now
@@ -85,6 +85,11 @@ extension Worker {
         }
     }
 
+    /// Back to the retry set unchanged, due at `due` (ms), not audited: a saturated channel or another worker's claim.
+    private func deferJob(_ raw: [UInt8], job: ReplyJob, channel: ChannelSender, until due: Int64) async {
+        await self.finish(raw, job: job, channel: channel, outcome: "deferred", detail: String(decoding: raw, as: UTF8.self), error: nil, due: due)
+    }
+
     /// The opt-out set that applies to `job`: its channel's when opt-out is scoped per channel, else the global one.
     func optOutKey(_ job: ReplyJob) -> String {
         self.keys.optOut(channel: self.configuration.optOutPerChannel ? job.channel?.name : nil)
@@ -107,8 +112,7 @@ extension Worker {
         switch parts.first?.string {
         case "send": return .send
         case "fenced": return .fenced
-        case "skipped_sent": return .skip("skipped_sent")
-        case "skipped_optout": return .skip("skipped_optout")
+        case let outcome? where outcome == "skipped_sent" || outcome == "skipped_optout": return .skip(outcome)
         case "busy": return .busy(parts.count > 1 ? parts[1].int ?? 0 : 0)
         default: throw RedisError(.server, "claim script answered \(reply)")
         }

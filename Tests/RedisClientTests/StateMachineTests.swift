@@ -23,6 +23,7 @@ struct StateMachineTests {
         _ = m.request(1, now: t0)
         _ = m.request(2, now: t0)
         #expect(m.connectFailed(self.down, now: t0) == [1, 2])
+        #expect(m.consecutiveFailures == 1)
         guard case .fail(let e) = m.request(3, now: t0 + .milliseconds(49)) else { Issue.record("should fail fast"); return }
         #expect(e == self.down)
         guard case .connect = m.request(4, now: t0 + .milliseconds(50)) else { Issue.record("should retry"); return }
@@ -32,8 +33,10 @@ struct StateMachineTests {
         _ = m.connectFailed(self.down, now: t0)
         guard case .fail = m.request(5, now: t0 + .milliseconds(99)) else { Issue.record("100 ms backoff"); return }
         _ = m.request(6, now: t0 + .milliseconds(100))
+        #expect(m.consecutiveFailures == 2)  // the third report came while backing off: not a connect of ours
         _ = m.connected("ch2")
         #expect(m.backoff == .milliseconds(50))
+        #expect(m.consecutiveFailures == 0)
     }
 
     @Test func aClosedChannelMakesTheNextRequestReconnectAtOnce() {

@@ -40,14 +40,8 @@ struct CutBodyTests {
 
     @Test func aCutBodyAfterA2xxStatusIsSentNotRetried() async throws {
         let (port, _) = try Self.cutServer(status: "201 Created")
-        var settings = WorkerConfiguration.ProviderSettings()
-        settings.httpURL = "http://127.0.0.1:\(port)/hook"
-        settings.httpSecret = "whsec_" + Data("k".utf8).base64EncodedString()
-        settings.requestTimeoutMS = 5000
-        let sender = HTTPSender.make(.http, settings)
-        let job = ReplyJob(id: "job-cut", to: "+15550100", body: "Thanks", inReplyTo: "g", intent: .affirmative,
-                           provider: "smsmobileapi", createdAt: "2025-01-20T10:00:00Z")
-        let result = await sender.send(job)
+        let sender = HTTPProviderFixture.sender(url: "http://127.0.0.1:\(port)/hook")
+        let result = await sender.send(HTTPProviderFixture.job)
         await sender.shutdown()
         guard case .sent = result else {
             Issue.record("a 201 with a cut body must count as sent, got \(result)")
@@ -57,13 +51,8 @@ struct CutBodyTests {
 
     @Test func aCutBodyAfterA5xxStatusIsStillRetried() async throws {
         let (port, _) = try Self.cutServer(status: "503 Service Unavailable")
-        var settings = WorkerConfiguration.ProviderSettings()
-        settings.httpURL = "http://127.0.0.1:\(port)/hook"
-        settings.httpSecret = "whsec_" + Data("k".utf8).base64EncodedString()
-        let sender = HTTPSender.make(.http, settings)
-        let job = ReplyJob(id: "job-cut-5xx", to: "+15550100", body: "Thanks", inReplyTo: "g", intent: .affirmative,
-                           provider: "smsmobileapi", createdAt: "2025-01-20T10:00:00Z")
-        let result = await sender.send(job)
+        let sender = HTTPProviderFixture.sender(url: "http://127.0.0.1:\(port)/hook")
+        let result = await sender.send(HTTPProviderFixture.job)
         await sender.shutdown()
         guard case .retryable = result else {
             Issue.record("a 503 must be retried, got \(result)")
@@ -77,15 +66,9 @@ struct SendTimeoutTests {
     @Test func aProviderThatDoesNotAnswerInTimeIsRetried() async throws {
         let fake = FakeProvider { _, _ in .init(status: 204, delay: .seconds(3)) }
         try await fake.run { base in
-            var settings = WorkerConfiguration.ProviderSettings()
-            settings.httpURL = base + "/hook"
-            settings.httpSecret = "whsec_" + Data("k".utf8).base64EncodedString()
-            settings.requestTimeoutMS = 300
-            let sender = HTTPSender.make(.http, settings)
-            let job = ReplyJob(id: "job-slow", to: "+15550100", body: "Thanks", inReplyTo: "g", intent: .affirmative,
-                               provider: "smsmobileapi", createdAt: "2025-01-20T10:00:00Z")
+            let sender = HTTPProviderFixture.sender(url: base + "/hook", timeoutMS: 300)
             let started = ContinuousClock.now
-            let result = await sender.send(job)
+            let result = await sender.send(HTTPProviderFixture.job)
             let elapsed = ContinuousClock.now - started
             await sender.shutdown()
             guard case .retryable = result else {
@@ -95,4 +78,18 @@ struct SendTimeoutTests {
             #expect(elapsed >= .milliseconds(290) && elapsed < .seconds(2), "answered after \(elapsed)")
         }
     }
+}
+
+/// The HTTP provider's sender aimed at `url`, and a job for it.
+enum HTTPProviderFixture {
+    static func sender(url: String, timeoutMS: Int = 5000) -> any ReplySender {
+        var settings = WorkerConfiguration.ProviderSettings()
+        settings.httpURL = url
+        settings.httpSecret = "whsec_" + Data("k".utf8).base64EncodedString()
+        settings.requestTimeoutMS = timeoutMS
+        return HTTPSender.make(.http, settings)
+    }
+
+    static let job = ReplyJob(id: "job-fixture", to: "+15550100", body: "Thanks", inReplyTo: "g", intent: .affirmative,
+                              provider: "smsmobileapi", createdAt: "2025-01-20T10:00:00Z")
 }
