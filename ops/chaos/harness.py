@@ -246,33 +246,68 @@ def rand_guid(tag):
     return f"{tag}-{random.getrandbits(48):x}"
 
 
-class Load:
-    """Threads posting unique messages to one serve port until stopped; remembers every 2xx (guid, time)."""
+class LoadThreads:
+    """`threads` threads running `self.run(t)` (plus `extra` callables) until `stop()`; `lock` guards what they record."""
 
-    def __init__(self, port, tag, threads=16):
-        self.port, self.tag = port, tag
-        self.acked, self.times, self.attempts = [], [], 0
+    def start_threads(self, threads, extra=()):
         self.lock, self.stopped = threading.Lock(), threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(t,)) for t in range(threads)]
+        self.threads = ([threading.Thread(target=self.run, args=(t,)) for t in range(threads)]
+                        + [threading.Thread(target=f) for f in extra])
         for t in self.threads:
             t.start()
-
-    def run(self, t):
-        i = 0
-        while not self.stopped.is_set():
-            guid = f"{self.tag}-{t}-{i}"
-            ok = post(self.port, message(guid))[0] == 200
-            with self.lock:
-                self.attempts += 1
-                if ok:
-                    self.acked.append(guid)
-                    self.times.append(time.time())
-            i += 1
 
     def stop(self):
         self.stopped.set()
         for t in self.threads:
             t.join()
+
+
+def p99_ms(seconds):
+    """The 99th percentile of these durations (seconds), in milliseconds; 0 for none."""
+    xs = sorted(seconds)
+    return xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1000 if xs else 0.0
+
+
+class Load(LoadThreads):
+    """Threads posting unique messages ("yes") to one serve port until stopped; every call is kept as
+    (start, seconds, status, spooled, guid). `number(t, i, guid)` picks the sender (by default from the guid)."""
+
+    def __init__(self, port, tag, threads=16, number=None):
+        self.port, self.tag, self.calls = port, tag, []
+        self.number = number or (lambda t, i, guid: message(guid)["number"])
+        self.start_threads(threads)
+
+    def run(self, t):
+        i = 0
+        while not self.stopped.is_set():
+            guid = f"{self.tag}-{t}-{i}"
+            t0 = time.time()
+            st, body, _ = post(self.port, {"message": "yes", "number": self.number(t, i, guid), "guid": guid})
+            with self.lock:
+                self.calls.append((t0, time.time() - t0, st, (body or {}).get("spooled", 0) if st == 200 else 0, guid))
+            i += 1
+
+    @property
+    def acked(self):
+        """Guids answered 2xx, in order."""
+        with self.lock:
+            return [c[4] for c in self.calls if c[2] == 200]
+
+    @property
+    def times(self):
+        """When each 2xx came back."""
+        with self.lock:
+            return [c[0] + c[1] for c in self.calls if c[2] == 200]
+
+    @property
+    def attempts(self):
+        with self.lock:
+            return len(self.calls)
+
+    def window(self, start, end):
+        """The calls started in [start, end)."""
+        with self.lock:
+            return [c for c in self.calls if start <= c[0] < end]
 
 
 VERIFY = """

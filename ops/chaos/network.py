@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from harness import Procs, Sink, post, queue_empty, redis_cli, serve, verify_stored, wait_for, worker
+from harness import Load, Procs, Sink, p99_ms, queue_empty, redis_cli, serve, verify_stored, wait_for, worker
 
 SUBNET = "10.211.{}.{}"
 
@@ -171,41 +171,6 @@ class Hosts:
         sh("ip", "netns", "del", self.ns, check=False)
 
 
-class PhaseLoad:
-    """Threads posting unique messages until stopped; every call kept as (start, seconds, status, spooled, guid)."""
-
-    def __init__(self, port, tag, area, threads=4):
-        self.port, self.tag, self.area, self.calls = port, tag, area, []
-        self.lock, self.stopped = threading.Lock(), threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(t,)) for t in range(threads)]
-        for t in self.threads:
-            t.start()
-
-    def run(self, t):
-        i = 0
-        while not self.stopped.is_set():
-            guid = f"{self.tag}-{t}-{i}"
-            t0 = time.time()
-            st, body, _ = post(self.port, {"message": "yes", "number": f"+1{self.area}{t:02d}{i % 100000:05d}", "guid": guid})
-            with self.lock:
-                self.calls.append((t0, time.time() - t0, st, (body or {}).get("spooled", 0) if st == 200 else 0, guid))
-            i += 1
-
-    def stop(self):
-        self.stopped.set()
-        for t in self.threads:
-            t.join()
-
-    def window(self, start, end):
-        with self.lock:
-            return [c for c in self.calls if start <= c[0] < end]
-
-
-def p99(calls):
-    xs = sorted(c[1] for c in calls)
-    return xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1000 if xs else 0.0
-
-
 def network_faults(b, s):
     """10. latency 50 +- 20 ms, 5% packet loss, a partition, between serve and Redis under load (spool on and off):
     every 2xx stored, every reply delivered once."""
@@ -222,7 +187,9 @@ def network_faults(b, s):
         on = serve(procs, b, env, "nf", env={"SMSHOOK_SPOOL_DIR": spool})
         off = serve(procs, b, env, "nf")
         worker(procs, b, hosts.url, "nf", sink.url, env={"REDIS_COMMAND_TIMEOUT_MS": "1000"})
-        loads = {"on": PhaseLoad(on, "nf-on", 555), "off": PhaseLoad(off, "nf-off", 556)}
+        # each serve its own senders, so one's loop guard does not hold back the other's replies
+        loads = {k: Load(p, f"nf-{k}", threads=4, number=lambda t, i, guid, area=area: f"+1{area}{t:02d}{i % 100000:05d}")
+                 for k, p, area in (("on", on, 555), ("off", off, 556))}
         phases = []
 
         def phase(name, seconds, fault):
@@ -254,8 +221,8 @@ def network_faults(b, s):
         for name, start, end in phases:
             cs = {k: l.window(start, end) for k, l in loads.items()}
             rows.append(f"{name}: spool on {len(cs['on'])} calls, {sum(1 for c in cs['on'] if c[2] == 200)} x 2xx "
-                        f"({sum(1 for c in cs['on'] if c[3])} spooled), p99 {p99(cs['on']):.0f} ms; off "
-                        f"{sum(1 for c in cs['off'] if c[2] == 200)}/{len(cs['off'])} x 2xx, p99 {p99(cs['off']):.0f} ms")
+                        f"({sum(1 for c in cs['on'] if c[3])} spooled), p99 {p99_ms(c[1] for c in cs['on']):.0f} ms; off "
+                        f"{sum(1 for c in cs['off'] if c[2] == 200)}/{len(cs['off'])} x 2xx, p99 {p99_ms(c[1] for c in cs['off']):.0f} ms")
         refused_on = sum(1 for c in loads["on"].calls if c[2] != 200)
         lost_off = sum(1 for c in loads["off"].calls if c[2] != 200)
         recovery = f"{first_direct - healed:.1f} s" if first_direct else "never"

@@ -16,10 +16,9 @@ import argparse
 import os
 import random
 import sys
-import threading
 import time
 
-from harness import Procs, Redis, Sink, post, redis_cli, serve, wait_for, worker, queue_empty
+from harness import LoadThreads, Procs, Redis, Sink, p99_ms, post, queue_empty, redis_cli, serve, wait_for, worker
 
 MIB = 1 << 20
 
@@ -42,20 +41,16 @@ def redis_info(port, section, field):
     return 0
 
 
-class Mix:
+class Mix(LoadThreads):
     """The load: paced calls from 4 threads, each a single message (80%), a batch of 5 (10%) or a duplicate of an
     acknowledged message sent to the other instance (10%); every 2 s a fresh number sends STOP, and START 5 s later."""
 
     def __init__(self, ports, rate):
         self.ports, self.rate = ports, rate
-        self.lock, self.stopped = threading.Lock(), threading.Event()
         self.acked, self.numbers, self.calls = [], set(), []  # calls: (time, seconds, status)
         self.recent = []  # (guid, number) of acknowledged single messages, for provider-style retries
         self.dup_accepted, self.dups_sent, self.seq = 0, 0, 0
-        self.threads = [threading.Thread(target=self.run, args=(t,)) for t in range(4)]
-        self.threads.append(threading.Thread(target=self.stop_start))
-        for t in self.threads:
-            t.start()
+        self.start_threads(4, extra=[self.stop_start])
 
     def next_id(self):
         with self.lock:
@@ -120,15 +115,9 @@ class Mix:
                 self.call(random.choice(self.ports), {"message": "START", "number": num, "guid": f"soak-start-{j}"},
                           [f"soak-start-{j}"], [num])
 
-    def stop(self):
-        self.stopped.set()
-        for t in self.threads:
-            t.join()
-
     def p99(self, start, end):
         with self.lock:
-            xs = sorted(c[1] for c in self.calls if start <= c[0] < end)
-        return xs[min(len(xs) - 1, int(len(xs) * 0.99))] * 1000 if xs else 0.0
+            return p99_ms(c[1] for c in self.calls if start <= c[0] < end)
 
 
 DECISIONS = """
