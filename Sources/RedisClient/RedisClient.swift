@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -8,6 +9,8 @@ import Synchronization
 public final class RedisClient: Service, Sendable {
     public let configuration: RedisConfiguration
     private let connections: [RedisConnection]
+    /// Set for a Redis Cluster (`configuration.clusterNodes`): commands go to the primary of their slot.
+    private let cluster: RedisCluster?
     private let counter = Atomic<Int>(0)
     private let logger: Logger
     private let transport: RedisTransport
@@ -17,11 +20,22 @@ public final class RedisClient: Service, Sendable {
     public init(configuration: RedisConfiguration, logger: Logger, eventLoopGroup: (any EventLoopGroup)? = nil) {
         self.configuration = configuration
         self.logger = logger
-        let transport = eventLoopGroup.map { RedisTransport(configuration: configuration, group: $0) }
-            ?? RedisTransport(configuration: configuration)
+        let group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        var single = configuration
+        if let seed = configuration.clusterNodes.first { single.endpoint = seed }  // dedicated connections
+        let transport = RedisTransport(configuration: single, group: group)
         self.transport = transport
-        self.connections = (0..<configuration.connections).map { _ in RedisConnection(transport: transport, logger: logger) }
+        if configuration.clusterNodes.isEmpty {
+            self.cluster = nil
+            self.connections = (0..<configuration.connections).map { _ in RedisConnection(transport: transport, logger: logger) }
+        } else {
+            self.cluster = RedisCluster(configuration: configuration, logger: logger, group: group)
+            self.connections = []
+        }
     }
+
+    /// True for a Redis Cluster.
+    public var isCluster: Bool { self.cluster != nil }
 
     private var connection: RedisConnection {
         if self.connections.count == 1 { return self.connections[0] }
@@ -29,20 +43,26 @@ public final class RedisClient: Service, Sendable {
         return self.connections[n % self.connections.count]
     }
 
+    /// Runs commands on the server, or on the cluster primary of their slot (their first key's).
+    private func run(_ commands: [RedisCommand], timeout: Duration? = nil) async throws -> [RedisReply] {
+        if let cluster = self.cluster { return try await cluster.execute(commands, timeout: timeout) }
+        return try await self.connection.execute(commands, timeout: timeout)
+    }
+
     /// Sends one command; an error reply is thrown as `RedisError` (`.server`).
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisReply {
-        try await self.connection.send(command)
+        try await self.run([command])[0].orThrow()
     }
 
     @discardableResult
     public func send(_ arguments: RedisArgument...) async throws -> RedisReply {
-        try await self.connection.send(RedisCommand(arguments))
+        try await self.run([RedisCommand(arguments)])[0].orThrow()
     }
 
     /// Sends commands in one round trip; replies come back in order, error replies as `.error` values.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
-        try await self.connection.execute(commands)
+        try await self.run(commands)
     }
 
     /// Runs a script by SHA (`EVALSHA`). On `NOSCRIPT` (after a Redis restart or `SCRIPT FLUSH`) it loads the
@@ -91,29 +111,54 @@ public final class RedisClient: Service, Sendable {
     private func execute(_ script: RedisScript, _ commands: [RedisCommand], timeout: Duration? = nil) async throws
         -> [RedisReply]
     {
-        let connection = self.connection
-        let replies = try await connection.execute(commands, timeout: timeout)
+        // A cluster routes the load (no key) with the script call (its first key): both reach the same node.
+        let replies = try await self.run(commands, timeout: timeout)
         guard case .error(let message) = replies[0], message.hasPrefix("NOSCRIPT") else { return replies }
         self.logger.debug("script not cached by redis; loading", metadata: ["redis.script": "\(script.sha1)"])
         let load = RedisCommand("SCRIPT", "LOAD", RedisArgument(script.source))
-        let again = try await connection.execute([load] + commands, timeout: timeout)
+        let again = try await self.run([load] + commands, timeout: timeout)
         _ = try again[0].orThrow()
         return Array(again.dropFirst())
     }
 
-    /// Loads a script so that it is cached (e.g. at start-up).
+    /// Loads a script so that it is cached (e.g. at start-up); on every primary of a cluster.
     public func load(_ script: RedisScript) async throws {
-        try await self.send("SCRIPT", "LOAD", RedisArgument(script.source))
+        for reply in try await self.onEachPrimary(RedisCommand("SCRIPT", "LOAD", RedisArgument(script.source))) {
+            _ = try reply.orThrow()
+        }
     }
 
-    /// True when Redis has the script cached.
+    /// True when Redis (every primary of a cluster) has the script cached.
     public func isLoaded(_ script: RedisScript) async throws -> Bool {
-        let reply = try await self.send("SCRIPT", "EXISTS", RedisArgument(script.sha1))
-        return reply.array?.first?.int == 1
+        try await self.onEachPrimary(RedisCommand("SCRIPT", "EXISTS", RedisArgument(script.sha1)))
+            .allSatisfy { $0.array?.first?.int == 1 }
     }
+
+    /// Runs a command without keys on the server, or on every primary of a cluster (INFO, SCAN, SCRIPT, DBSIZE):
+    /// one reply per primary, in `primaries()` order. Error replies are returned, not thrown.
+    public func onEachPrimary(_ command: RedisCommand) async throws -> [RedisReply] {
+        guard let cluster = self.cluster else { return try await self.connection.execute([command]) }
+        var replies: [RedisReply] = []
+        for primary in try await cluster.primaries() {
+            replies.append(try await cluster.execute([command], on: primary)[0])
+        }
+        return replies
+    }
+
+    /// The primaries: the server itself, or the cluster's primaries with the slots each serves (map read if needed).
+    public func primaries() async throws -> [(endpoint: String, slots: Int)] {
+        guard let cluster = self.cluster else { return [(self.configuration.redactedURL, RedisClusterSlot.count)] }
+        let primaries = try await cluster.primaries()
+        let slots = cluster.slotsPerPrimary
+        return primaries.map { ($0.text, slots[$0] ?? 0) }
+    }
+
+    /// Reads the cluster's slot map again now (after a resharding, for tools); nothing for a single server.
+    public func refreshClusterMap() async throws { try await self.cluster?.refresh() }
 
     /// A connection of its own (a channel, not a thread), for blocking commands (BLMOVE, BLPOP) that must not hold up
-    /// shared traffic. Pass the blocking time plus a margin as `timeout` to `send`. Close it when done.
+    /// shared traffic. Pass the blocking time plus a margin as `timeout` to `send`. Close it when done. In a cluster it
+    /// reaches the first seed node and is not routed (cluster callers poll with `send` instead).
     public func makeDedicatedConnection() -> RedisConnection {
         RedisConnection(transport: self.transport, logger: self.logger)
     }
@@ -121,6 +166,7 @@ public final class RedisClient: Service, Sendable {
     /// Closes every connection after the commands already queued.
     public func shutdown() async {
         for connection in self.connections { await connection.close() }
+        await self.cluster?.shutdown()
     }
 
     /// Waits for graceful shutdown, then closes the connections.

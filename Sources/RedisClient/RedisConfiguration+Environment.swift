@@ -18,20 +18,38 @@ extension RedisConfiguration {
         if let n = try int("REDIS_CONNECT_TIMEOUT_MS", 1...60_000) { self.connectTimeout = .milliseconds(n) }
         if let n = try int("REDIS_COMMAND_TIMEOUT_MS", 1...600_000) { self.commandTimeout = .milliseconds(n) }
         if let list = env["REDIS_SENTINELS"], !list.isEmpty {
-            self.sentinels = try list.split(separator: ",").map { item in
-                let text = item.trimmingCharacters(in: " ")
-                guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-                    throw RedisError(.invalidURL, "REDIS_SENTINELS: expected host:port, got '\(text)'")
-                }
-                return .tcp(host: String(text[..<colon]), port: port)
-            }
+            self.sentinels = try Self.endpoints(list, variable: "REDIS_SENTINELS")
             guard let name = env["REDIS_MASTER_NAME"], !name.isEmpty else {
                 throw RedisError(.invalidURL, "REDIS_MASTER_NAME is required with REDIS_SENTINELS")
             }
             self.masterName = name
             self.sentinelPassword = env["REDIS_SENTINEL_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         }
+        if let list = env["REDIS_CLUSTER_NODES"], !list.isEmpty {
+            self.clusterNodes = try Self.endpoints(list, variable: "REDIS_CLUSTER_NODES")
+            guard self.sentinels.isEmpty else {
+                throw RedisError(.invalidURL, "REDIS_CLUSTER_NODES and REDIS_SENTINELS exclude each other (a cluster fails over by itself)")
+            }
+            guard self.database == 0 else {
+                throw RedisError(.invalidURL, "REDIS_URL: a Redis Cluster has only database 0, got /\(self.database)")
+            }
+        }
         try self.readTLS(env)
+    }
+
+    /// `host:port,host:port` (IPv6 as `[::1]:7000`).
+    private static func endpoints(_ list: String, variable: String) throws -> [Endpoint] {
+        try list.split(separator: ",").map { item in
+            let text = item.trimmingCharacters(in: " ")
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port),
+                colon != text.startIndex
+            else {
+                throw RedisError(.invalidURL, "\(variable): expected host:port, got '\(text)'")
+            }
+            var host = String(text[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            return .tcp(host: host, port: port)
+        }
     }
 
     /// `REDIS_TLS`, `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE` + `REDIS_TLS_KEY_FILE`, `REDIS_TLS_SERVER_NAME`,

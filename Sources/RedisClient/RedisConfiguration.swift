@@ -28,6 +28,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var tls: TLS?
     /// TLS for the connections to the sentinels (`REDIS_SENTINEL_TLS=1`: the same files); nil: plain TCP.
     public var sentinelTLS: TLS?
+    /// Seed nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`); empty: not a cluster. `endpoint` is then unused;
+    /// credentials, TLS and timeouts apply to every node, and `connections` is per primary.
+    public var clusterNodes: [Endpoint] = []
 
     /// Certificates for TLS. Verification is always on: the server's certificate must chain to `caFile` (or to the
     /// system's roots) and name the host, or `serverName` when set (SNI and verification; for connecting by IP).
@@ -145,6 +148,10 @@ public struct RedisConfiguration: Sendable, Hashable {
 
     /// The URL without its password, for logs.
     public var redactedURL: String {
+        if !self.clusterNodes.isEmpty {
+            let auth = self.password == nil ? "" : "\(self.username ?? ""):***@"
+            return "\(self.tls == nil ? "redis" : "rediss")://\(auth)\(self.clusterNodes.map(\.text).joined(separator: ",")) (cluster)"
+        }
         switch self.endpoint {
         case .unix(let path): return "unix://\(path)?db=\(self.database)"
         case .tcp(let host, let port):

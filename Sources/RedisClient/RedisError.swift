@@ -42,6 +42,6 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// True when the failure says Redis is unavailable (as opposed to a bad command).
     public var isUnavailable: Bool {
         [.connectionFailed, .connectionLost, .timeout, .closed, .authenticationFailed].contains(self.code)
-            || ["LOADING", "MASTERDOWN", "READONLY", "BUSY", "OOM", "NOAUTH"].contains(self.serverPrefix ?? "")
+            || ["LOADING", "MASTERDOWN", "READONLY", "BUSY", "OOM", "NOAUTH", "CLUSTERDOWN", "TRYAGAIN", "MOVED", "ASK"].contains(self.serverPrefix ?? "")
     }
 }

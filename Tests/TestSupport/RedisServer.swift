@@ -51,6 +51,8 @@ public final class RedisServer: @unchecked Sendable {
         throw RedisError(.connectionFailed, "redis-server did not start on port \(self.port)")
     }
 
+    public var isRunning: Bool { self.process?.isRunning ?? false }
+
     /// Kills the server (SIGKILL by default) and waits for it to exit.
     public func stop(signal: Int32 = SIGKILL) {
         guard let process = self.process, process.isRunning else { return }
