@@ -49,9 +49,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SMSStore",
+            dependencies: ["SMSCore", "RedisClient"]
+        ),
+        .target(
             name: "SMSWebhook",
             dependencies: [
                 "SMSCore",
+                "SMSStore",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -65,6 +70,7 @@ let package = Package(
             name: "SMSWorker",
             dependencies: [
                 "SMSCore",
+                "SMSStore",
                 "RedisClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -77,6 +83,7 @@ let package = Package(
             name: "smshook",
             dependencies: [
                 "SMSCore",
+                "SMSStore",
                 "RedisClient",
                 "SMSWebhook",
                 "SMSWorker",
@@ -100,6 +107,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "SMSCore",
+                "SMSStore",
                 "SMSWebhook",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -113,9 +121,14 @@ let package = Package(
             dependencies: ["SMSCore"]
         ),
         .testTarget(
+            name: "SMSStoreTests",
+            dependencies: ["SMSStore", "SMSCore", "RedisClient", "TestSupport"]
+        ),
+        .testTarget(
             name: "SMSWorkerTests",
             dependencies: [
                 "SMSWorker",
+                "SMSStore",
                 "SMSWebhook",
                 "SMSCore",
                 "RedisClient",
@@ -128,6 +141,7 @@ let package = Package(
             name: "SMSWebhookTests",
             dependencies: [
                 "SMSWebhook",
+                "SMSStore",
                 "SMSCore",
                 "RedisClient",
                 "TestSupport",

@@ -14,6 +14,8 @@ public struct AuditEntry: Sendable, Hashable {
 
     /// Milliseconds since the epoch, from the stream id.
     public var milliseconds: Int64 { Int64(self.id.split(separator: "-").first ?? "") ?? 0 }
+    /// The sequence within that millisecond, from the stream id.
+    public var sequence: Int64 { Int64(self.id.split(separator: "-").last ?? "") ?? 0 }
 
     public var number: String? { self.data["number"]?.stringValue ?? self.data["to"]?.stringValue }
 

@@ -1,26 +1,22 @@
 import Logging
 import RedisClient
 import SMSCore
+import SMSStore
 
-/// Classifies validated messages and stores them with ONE script call: dedup, audit and reply job, atomically.
+/// Classifies validated messages and stores them with ONE script call per shard: dedup, audit and reply job,
+/// atomically (`IngestStore`).
 public struct IngestService: Sendable {
-    public static let script = RedisScript(IngestScript.source)
-
-    let redis: RedisClient
-    let keys: RedisKeys
+    var store: IngestStore
     let settings: IngestScript.Settings
     /// Classifier, templates and loop guard: read once per call, replaced whole on a config reload.
     let rules: ReplyRules
     let instance: String
-    /// Replicas that must acknowledge the writes before an answer (0 = none), and how long to wait for them.
-    var minReplicasAck = 0
-    var replicaAckTimeout: Duration = .seconds(1)
+    var keys: KeySpace { self.store.keys }
 
     public init(
-        redis: RedisClient, keys: RedisKeys, settings: IngestScript.Settings, rules: ReplyRules, instance: String
+        redis: RedisClient, keys: KeySpace, settings: IngestScript.Settings, rules: ReplyRules, instance: String
     ) {
-        self.redis = redis
-        self.keys = keys
+        self.store = IngestStore(redis: redis, keys: keys)
         self.settings = settings
         self.rules = rules
         self.instance = instance
@@ -81,12 +77,12 @@ public struct IngestService: Sendable {
         let stored = try await self.store(entries: entries, rejected: rejected, settings: settings, logger: logger)
         var next = 0
         for i in results.indices where results[i].outcome == .accepted {
-            if stored[next] == "duplicate" { results[i].outcome = .duplicate } else { results[i].reply = stored[next] }
+            if stored[next] == .duplicate { results[i].outcome = .duplicate } else { results[i].reply = stored[next].rawValue }
             let n = next  // entries[n] is read in place: copying an entry retains all its strings
             WebhookMetrics.message(outcome: results[i].outcome, intent: entries[n].classification.intent)
             logger.info("message ingested", metadata: [
                 "sms.guid": "\(entries[n].message.guid)", "sms.outcome": "\(results[i].outcome.rawValue)",
-                "sms.intent": "\(entries[n].classification.intent.rawValue)", "sms.reply": "\(stored[n])",
+                "sms.intent": "\(entries[n].classification.intent.rawValue)", "sms.reply": "\(stored[n].rawValue)",
                 "sms.number": "\(Self.mask(entries[n].message.number))",
             ])
             logger.debug("message body", metadata: [
@@ -98,52 +94,27 @@ public struct IngestService: Sendable {
         return IngestSummary(results: results)
     }
 
-    /// The request's one `EVALSHA`: KEYS, ARGV and the JSON records written straight into one RESP buffer.
-    public static func call(entries: [IngestScript.Entry], rejected: [String], keys: RedisKeys, settings: IngestScript.Settings)
-        -> RedisCommand
-    {
-        let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count)
-        var builder = RedisCommandBuilder(
-            evaluating: Self.script, keys: counts.keys, arguments: counts.arguments,
-            capacity: 512 + 1024 * entries.count + rejected.reduce(0) { $0 + $1.utf8.count + 16 })
-        IngestScript.write(entries: entries, rejected: rejected, keys: keys, settings: settings) { builder.append($0) }
-        return builder.command
-    }
-
-    /// Runs the ingest script; returns, per entry, `duplicate` or the reply decision.
+    /// Runs the ingest script (one call per shard); per entry, its outcome.
     private func store(
         entries: [IngestScript.Entry], rejected: [String], settings: IngestScript.Settings, logger: Logger
-    ) async throws(PayloadError)
-        -> [String]
-    {
-        if entries.isEmpty && rejected.isEmpty { return [] }
-        let call = Self.call(entries: entries, rejected: rejected, keys: self.keys, settings: settings)
-        let reply: RedisReply
+    ) async throws(PayloadError) -> [IngestOutcome] {
         do {
-            if self.minReplicasAck > 0 {
-                let (r, acked) = try await self.redis.evaluate(
-                    Self.script, call: call, waitForReplicas: self.minReplicasAck, timeout: self.replicaAckTimeout)
-                guard acked >= self.minReplicasAck else {
-                    WebhookMetrics.redisError("replication")
-                    logger.error("ingest not replicated in time", metadata: ["redis.replicas": "\(acked)"])
-                    throw PayloadError(.unavailable, "stored on \(acked) of \(self.minReplicasAck) required replicas; retry later")
-                }
-                reply = r
-            } else {
-                reply = try await self.redis.evaluate(Self.script, call: call)
-            }
-        } catch let error as PayloadError {
-            throw error
+            return try await self.store.store(entries, rejected: rejected, settings: settings)
         } catch {
-            WebhookMetrics.redisError("ingest")
-            logger.error("ingest not stored", metadata: ["redis.error": "\(error)", "sms.count": "\(entries.count)"])
-            throw PayloadError(.unavailable, "storage unavailable, nothing was recorded; retry later")
+            switch error {
+            case .notReplicated(let acked, let required):
+                WebhookMetrics.redisError("replication")
+                logger.error("ingest not replicated in time", metadata: ["redis.replicas": "\(acked)"])
+                throw PayloadError(.unavailable, "stored on \(acked) of \(required) required replicas; retry later")
+            case .unexpectedReply(let reply):
+                logger.error("ingest script gave an unexpected reply", metadata: ["redis.reply": "\(reply)"])
+                throw PayloadError(.unavailable, "storage gave an unexpected answer; retry later")
+            case .unavailable(let error):
+                WebhookMetrics.redisError("ingest")
+                logger.error("ingest not stored", metadata: ["redis.error": "\(error)", "sms.count": "\(entries.count)"])
+                throw PayloadError(.unavailable, "storage unavailable, nothing was recorded; retry later")
+            }
         }
-        guard let outcomes = reply.array?.compactMap({ $0.string }), outcomes.count == entries.count else {
-            logger.error("ingest script gave an unexpected reply", metadata: ["redis.reply": "\(reply)"])
-            throw PayloadError(.unavailable, "storage gave an unexpected answer; retry later")
-        }
-        return outcomes
     }
 
     /// Records a provider event that carries no message (acknowledged, not processed) in the audit stream.
@@ -159,8 +130,8 @@ public struct IngestService: Sendable {
         w.write((try? JSONParser.parse(raw)) ?? .string(String(decoding: raw, as: UTF8.self)))
         w.endObject()
         do {
-            try await self.redis.send(
-                "XADD", RedisArgument(self.keys.audit), "MAXLEN", "~", RedisArgument(self.settings.auditMaxLength), "*",
+            try await self.store.redis.send(
+                "XADD", RedisArgument(self.keys.shard(subscriber: nil, guid: id ?? type).audit), "MAXLEN", "~", RedisArgument(self.settings.auditMaxLength), "*",
                 "event", "provider_event", "decision", "acknowledged", "data", RedisArgument(w.text))
         } catch {
             logger.error("provider event not recorded", metadata: ["redis.error": "\(error)"])

@@ -2,8 +2,9 @@ import Foundation
 import Metrics
 import RedisClient
 import SMSCore
+import SMSStore
 
-/// A cheap snapshot of the queues, read in two pipelined round trips: for `smshook inspect` and the gauges.
+/// A cheap snapshot of the queues, one pipelined round trip per shard plus two: for `smshook inspect` and the gauges.
 public struct QueueStats: Sendable {
     public struct WorkerState: Sendable {
         public let id: String
@@ -25,9 +26,45 @@ public struct QueueStats: Sendable {
 
     public var processing: Int { self.workers.reduce(0) { $0 + $1.processing } }
 
-    public static func read(redis: RedisClient, keys: RedisKeys) async throws -> QueueStats {
+    /// Reads every shard (concurrently; one pipelined round trip each) and sums them.
+    public static func read(redis: RedisClient, keys: KeySpace) async throws -> QueueStats {
+        let ids = try await redis.send("SMEMBERS", RedisArgument(keys.workers)).array?.compactMap(\.string).sorted() ?? []
         let now = String(Int64(Date().timeIntervalSince1970 * 1000))
-        let first = try await redis.pipeline([
+        let parts = try await withThrowingTaskGroup(of: (QueueStats, [Int]).self) { group in
+            for shard in keys.shards {
+                group.addTask { try await Self.read(redis: redis, shard: shard, workers: ids, now: now) }
+            }
+            var all: [(QueueStats, [Int])] = []
+            for try await part in group { all.append(part) }
+            return all
+        }
+        var stats = QueueStats()
+        var processing = [Int](repeating: 0, count: ids.count)
+        for (part, held) in parts {
+            stats.queued += part.queued
+            stats.retryDueNow += part.retryDueNow
+            stats.retryLater += part.retryLater
+            stats.dead += part.dead
+            stats.auditLength += part.auditLength
+            stats.rejectedLength += part.rejectedLength
+            stats.optOuts += part.optOuts
+            stats.oldestJobAge = max(stats.oldestJobAge, part.oldestJobAge)
+            for i in held.indices { processing[i] += held[i] }
+        }
+        guard !ids.isEmpty else { return stats }
+        let beats = try await redis.pipeline(ids.map { RedisCommand("GET", RedisArgument(keys.heartbeat($0))) })
+        for (i, id) in ids.enumerated() {
+            let at = beats[i].bytes.flatMap { try? JSONParser.parse($0) }?["at"]?.stringValue
+            stats.workers.append(WorkerState(id: id, processing: processing[i], heartbeatAge: at == nil ? nil : Self.age(of: at)))
+        }
+        return stats
+    }
+
+    /// One shard's counts, and the jobs each worker holds in it.
+    private static func read(redis: RedisClient, shard keys: RedisKeys, workers: [String], now: String) async throws
+        -> (QueueStats, [Int])
+    {
+        let replies = try await redis.pipeline([
             RedisCommand("LLEN", RedisArgument(keys.replies)),
             RedisCommand("ZCOUNT", RedisArgument(keys.retry), "-inf", RedisArgument(now)),
             RedisCommand("ZCARD", RedisArgument(keys.retry)),
@@ -35,32 +72,18 @@ public struct QueueStats: Sendable {
             RedisCommand("XLEN", RedisArgument(keys.audit)),
             RedisCommand("XLEN", RedisArgument(keys.rejected)),
             RedisCommand("SCARD", RedisArgument(keys.optOut)),
-            RedisCommand("SMEMBERS", RedisArgument(keys.workers)),
             RedisCommand("LINDEX", RedisArgument(keys.replies), "-1"),
-        ]).map { try $0.orThrow() }
+        ] + workers.map { RedisCommand("LLEN", RedisArgument(keys.processing($0))) }).map { try $0.orThrow() }
         var stats = QueueStats()
-        stats.queued = Int(first[0].int ?? 0)
-        stats.retryDueNow = Int(first[1].int ?? 0)
-        stats.retryLater = Int(first[2].int ?? 0) - stats.retryDueNow
-        stats.dead = Int(first[3].int ?? 0)
-        stats.auditLength = Int(first[4].int ?? 0)
-        stats.rejectedLength = Int(first[5].int ?? 0)
-        stats.optOuts = Int(first[6].int ?? 0)
-        stats.oldestJobAge = Self.age(of: first[8].bytes.flatMap { try? JSONParser.parse($0) }?["created_at"]?.stringValue)
-        let ids = (first[7].array ?? []).compactMap(\.string).sorted()
-        guard !ids.isEmpty else { return stats }
-        var commands: [RedisCommand] = []
-        for id in ids {
-            commands.append(RedisCommand("LLEN", RedisArgument(keys.processing(id))))
-            commands.append(RedisCommand("GET", RedisArgument(keys.heartbeat(id))))
-        }
-        let second = try await redis.pipeline(commands)
-        for (i, id) in ids.enumerated() {
-            let at = second[2 * i + 1].bytes.flatMap { try? JSONParser.parse($0) }?["at"]?.stringValue
-            let age = at == nil ? nil : Self.age(of: at)
-            stats.workers.append(WorkerState(id: id, processing: Int(second[2 * i].int ?? 0), heartbeatAge: age))
-        }
-        return stats
+        stats.queued = Int(replies[0].int ?? 0)
+        stats.retryDueNow = Int(replies[1].int ?? 0)
+        stats.retryLater = Int(replies[2].int ?? 0) - stats.retryDueNow
+        stats.dead = Int(replies[3].int ?? 0)
+        stats.auditLength = Int(replies[4].int ?? 0)
+        stats.rejectedLength = Int(replies[5].int ?? 0)
+        stats.optOuts = Int(replies[6].int ?? 0)
+        stats.oldestJobAge = Self.age(of: replies[7].bytes.flatMap { try? JSONParser.parse($0) }?["created_at"]?.stringValue)
+        return (stats, replies.dropFirst(8).map { Int($0.int ?? 0) })
     }
 
     /// Seconds since an ISO 8601 time; 0 when there is none or it cannot be read.

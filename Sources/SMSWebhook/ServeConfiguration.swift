@@ -1,5 +1,6 @@
 import RedisClient
 import SMSCore
+import SMSStore
 
 /// Everything `smshook serve` reads from the environment. Every key is documented in README.md.
 public struct ServeConfiguration: Sendable {
@@ -10,6 +11,8 @@ public struct ServeConfiguration: Sendable {
     public var adminPort: Int?
     public var redis: RedisConfiguration
     public var keyPrefix = "smshook"
+    /// `SMSHOOK_SHARDS`: 1 (plain key names) unless Redis is a cluster.
+    public var shards = 1
     public var instanceID: String
     public var limits = IngestLimits()
     public var script = IngestScript.Settings()
@@ -70,6 +73,7 @@ public struct ServeConfiguration: Sendable {
         guard !self.keyPrefix.isEmpty, !self.keyPrefix.contains(" ") else {
             throw ConfigurationError(variable: "SMSHOOK_KEY_PREFIX", message: "must be non-empty, without spaces")
         }
+        self.shards = try KeySpace.shardCount(env, cluster: !redis.clusterNodes.isEmpty)
         self.limits.maxBodyBytes = try reader.int("SMSHOOK_MAX_BODY_BYTES", default: self.limits.maxBodyBytes, range: 1024...(64 << 20))
         self.limits.maxBatch = try reader.int("SMSHOOK_MAX_BATCH", default: self.limits.maxBatch, range: 1...100_000)
         self.limits.maxMessageLength = try reader.int("SMSHOOK_MAX_MESSAGE_LENGTH", default: self.limits.maxMessageLength, range: 1...1_000_000)

@@ -2,6 +2,7 @@ import Hummingbird
 import NIOCore
 import Logging
 import RedisClient
+import SMSStore
 import ServiceLifecycle
 
 /// Builds the `serve` application: routes, the Redis client as a service (closed on shutdown), the script preloaded.
@@ -36,7 +37,11 @@ public enum WebhookApplication {
         )
         app.beforeServerStarts {
             do {
-                try await redis.load(IngestService.script)
+                try await routes.ingest.keys.checkLayout(redis)
+                try await redis.load(IngestStore.script)
+            } catch let error as KeySpace.LayoutError {
+                logger.critical("refusing to start", metadata: ["error": "\(error)"])
+                throw error
             } catch {
                 logger.warning(
                     "redis not reachable at start-up; webhook calls get 503 until it is",
@@ -51,6 +56,7 @@ public enum WebhookApplication {
             }
             logger.info("smshook serve starting", metadata: [
                 "redis.url": "\(configuration.redis.redactedURL)", "instance": "\(configuration.instanceID)",
+                "redis.shards": "\(configuration.shards)",
                 "address": "\(configuration.host):\(configuration.port)",
                 "admin": "\(configuration.adminPort.map { "\(configuration.adminHost):\($0)" } ?? "off")",
             ])

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import RedisClient
 import SMSCore
+import SMSStore
 
 /// The HTTP surface of `smshook serve`.
 public struct WebhookRoutes: Sendable {
@@ -17,11 +18,11 @@ public struct WebhookRoutes: Sendable {
         self.redis = redis
         self.spool = spool
         self.ingest = IngestService(
-            redis: redis, keys: RedisKeys(prefix: configuration.keyPrefix), settings: configuration.script,
+            redis: redis, keys: KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards), settings: configuration.script,
             rules: rules ?? ReplyRules(configuration.replies, sha256: configuration.repliesSHA256),
             instance: configuration.instanceID)
-        self.ingest.minReplicasAck = configuration.minReplicasAck
-        self.ingest.replicaAckTimeout = configuration.replicaAckTimeout
+        self.ingest.store.minReplicasAck = configuration.minReplicasAck
+        self.ingest.store.replicaAckTimeout = configuration.replicaAckTimeout
     }
 
     /// The public port: the webhook routes and `/healthz`, nothing else.
@@ -126,8 +127,8 @@ public struct WebhookRoutes: Sendable {
     func readiness(logger: Logger) async -> Response {
         do {
             _ = try await self.redis.send("PING")
-            if try await !self.redis.isLoaded(IngestService.script) {
-                try await self.redis.load(IngestService.script)
+            if try await !self.redis.isLoaded(IngestStore.script) {
+                try await self.redis.load(IngestStore.script)
             }
             return JSONResponse.ok("{\"status\":\"ready\",\"redis\":\"ok\",\"script\":\"loaded\"}")
         } catch {

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 import RedisClient
 import SMSCore
+import SMSStore
 
 extension Worker {
     /// Heartbeat, retry scheduler and reaper, until cancelled (after the fetch loops have ended).
@@ -13,7 +14,7 @@ extension Worker {
         // longer than a fetch can wait for its reply, so a job seen unclaimed in two scans can no longer be claimed
         let orphanInterval = Duration.seconds(self.configuration.blockSeconds) + self.configuration.redis.commandTimeout + .seconds(1)
         var nextOrphanScan = clock.now + orphanInterval
-        var suspects: Set<[UInt8]> = []
+        var suspects: Set<Held> = []
         while !Task.isCancelled {
             let now = clock.now
             if now >= nextHeartbeat {
@@ -54,41 +55,60 @@ extension Worker {
         }
     }
 
+    /// Moves due retries back to their queues, every shard (concurrently).
     private func moveDueRetries() async {
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        do {
-            let moved = try await self.redis.evaluate(
-                WorkerScripts.schedule, keys: [RedisArgument(self.keys.retry), RedisArgument(self.keys.replies)],
-                arguments: [RedisArgument(String(now)), 1000])
-            if let n = moved.int, n > 0 { self.logger.info("due retries queued", metadata: ["jobs": "\(n)"]) }
-        } catch {
-            self.logger.error("retry scheduler failed", metadata: ["redis.error": "\(error)"])
+        let now = RedisArgument(String(Int64(Date().timeIntervalSince1970 * 1000)))
+        let moved = await self.eachShard { shard in
+            try await self.redis.evaluate(
+                WorkerScripts.schedule, keys: [RedisArgument(shard.retry), RedisArgument(shard.replies)],
+                arguments: [now, 1000]
+            ).int ?? 0
+        }
+        if let n = moved, n > 0 { self.logger.info("due retries queued", metadata: ["jobs": "\(n)"]) }
+        if moved == nil { self.logger.error("retry scheduler failed on some shard; next round retries") }
+    }
+
+    /// Runs `step` on every shard concurrently; the sum of its answers, nil when any failed.
+    private func eachShard(_ step: @escaping @Sendable (RedisKeys) async throws -> Int64) async -> Int64? {
+        await withTaskGroup(of: Int64?.self) { group in
+            for shard in self.keys.shards { group.addTask { try? await step(shard) } }
+            var total: Int64? = 0
+            for await n in group { total = n.flatMap { n in total.map { $0 + n } } }
+            return total
         }
     }
 
-    /// Jobs in this worker's processing list that no fetch loop holds: those also unheld at the previous scan are
-    /// orphans (Redis moved them, the reply was lost to a timeout or a broken connection) and go back to the queue.
-    /// Returns this scan's unheld jobs, the suspects of the next one.
-    private func requeueOrphans(_ previous: Set<[UInt8]>) async -> Set<[UInt8]> {
-        do {
-            let listed = try await self.redis.send("LRANGE", RedisArgument(self.processingKey), 0, 999).array ?? []
-            let held = Set(self.inFlight.withLock { $0.values })
-            let unheld = Set(listed.compactMap(\.bytes).filter { !held.contains($0) })
-            let orphans = unheld.intersection(previous)
-            guard !orphans.isEmpty else { return unheld }
-            let moved = try await self.redis.evaluate(
-                WorkerScripts.requeueOrphans, keys: [RedisArgument(self.processingKey), RedisArgument(self.keys.replies)],
-                arguments: orphans.map { RedisArgument(bytes: $0) })
-            self.logger.warning("orphaned jobs returned to the queue", metadata: ["jobs": "\(moved.int ?? 0)"])
-            Counter(label: "smshook_worker_orphans_requeued_total").increment(by: Int(moved.int ?? 0))
-            return unheld.subtracting(orphans)
-        } catch {
-            self.logger.error("orphan scan failed", metadata: ["redis.error": "\(error)"])
-            return previous
+    /// Jobs in this worker's processing lists that no fetch loop holds: those also unheld at the previous scan are
+    /// orphans (Redis moved them, the reply was lost to a timeout or a broken connection) and go back to their
+    /// queue. Returns this scan's unheld jobs, the suspects of the next one.
+    private func requeueOrphans(_ previous: Set<Held>) async -> Set<Held> {
+        var unheld: Set<Held> = []
+        var failed = false
+        for shard in self.keys.shards {
+            let processing = shard.processing(self.configuration.workerID)
+            do {
+                let listed = try await self.redis.send("LRANGE", RedisArgument(processing), 0, 999).array ?? []
+                if listed.isEmpty { continue }
+                let held = Set(self.inFlight.withLock { $0.values })
+                let mine = Set(listed.compactMap(\.bytes).map { Held(shard: shard.index, raw: $0) }.filter { !held.contains($0) })
+                let orphans = mine.intersection(previous)
+                unheld.formUnion(mine.subtracting(orphans))
+                guard !orphans.isEmpty else { continue }
+                let moved = try await self.redis.evaluate(
+                    WorkerScripts.requeueOrphans, keys: [RedisArgument(processing), RedisArgument(shard.replies)],
+                    arguments: orphans.map { RedisArgument(bytes: $0.raw) })
+                self.logger.warning("orphaned jobs returned to the queue", metadata: ["jobs": "\(moved.int ?? 0)"])
+                Counter(label: "smshook_worker_orphans_requeued_total").increment(by: Int(moved.int ?? 0))
+            } catch {
+                if !failed { self.logger.error("orphan scan failed", metadata: ["redis.error": "\(error)"]) }
+                failed = true
+                unheld.formUnion(previous.filter { $0.shard == shard.index })
+            }
         }
+        return unheld
     }
 
-    /// One worker at a time (SET NX PX): return the jobs of workers whose heartbeat expired.
+    /// One worker at a time (SET NX PX): return the jobs of workers whose heartbeat expired, shard by shard.
     private func reapIfElected() async {
         let me = self.configuration.workerID
         do {
@@ -98,17 +118,22 @@ extension Worker {
             guard lock == .status("OK") else { return }
             let members = try await self.redis.send("SMEMBERS", RedisArgument(self.keys.workers)).array ?? []
             for id in members.compactMap(\.string) where id != me {
-                let moved = try await self.redis.evaluate(
-                    WorkerScripts.reap,
-                    keys: [self.keys.processing(id), self.keys.replies, self.keys.dead, self.keys.workers, self.keys.heartbeat(id)]
-                        .map { RedisArgument($0) },
-                    arguments: [
-                        RedisArgument(id), RedisArgument(self.configuration.maxRecoveries),
-                        RedisArgument(self.configuration.deadMax), RedisArgument(Self.now()),
-                    ])
-                if let n = moved.int, n >= 0 {
-                    self.logger.warning("reaped a dead worker", metadata: ["dead_worker": "\(id)", "jobs": "\(n)"])
+                // alive: nothing to do (a worker that stalls past its TTL is reaped; the claim fences it off)
+                if try await self.redis.send("EXISTS", RedisArgument(self.keys.heartbeat(id))) == .integer(1) { continue }
+                let arguments = [
+                    RedisArgument(self.configuration.maxRecoveries), RedisArgument(self.configuration.deadMax),
+                    RedisArgument(Self.now()),
+                ]
+                let moved = await self.eachShard { shard in
+                    try await self.redis.evaluate(
+                        WorkerScripts.reap,
+                        keys: [shard.processing(id), shard.replies, shard.dead].map { RedisArgument($0) },
+                        arguments: arguments
+                    ).int ?? 0
                 }
+                guard let moved else { continue }  // some shard failed: the next round tries again
+                try await self.redis.send("SREM", RedisArgument(self.keys.workers), RedisArgument(id))
+                self.logger.warning("reaped a dead worker", metadata: ["dead_worker": "\(id)", "jobs": "\(moved)"])
             }
         } catch {
             self.logger.error("reaper failed", metadata: ["redis.error": "\(error)"])

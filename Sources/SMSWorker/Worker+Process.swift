@@ -2,18 +2,19 @@ import Foundation
 import Metrics
 import RedisClient
 import SMSCore
+import SMSStore
 
 extension Worker {
     /// One job: channel, rate limit, claim (the fence: still owned, not sent, not opted out), send, finish. Redis
     /// hiccups are retried; the send happens at most once here.
-    func process(_ raw: [UInt8]) async {
+    func process(_ raw: [UInt8], shard: RedisKeys) async {
         guard let job = try? ReplyJob(json: JSONParser.parse(raw)) else {
             let channel = self.channels.fallback
             let record = JSONValue.object([
                 ("raw", .string(String(decoding: raw, as: UTF8.self))), ("error", .string("unreadable job")),
                 ("failed_at", .string(Self.now())),
             ]).json
-            await self.finish(raw, job: nil, channel: channel, outcome: "dead", detail: record, error: "unreadable job")
+            await self.finish(shard, raw, job: nil, channel: channel, outcome: "dead", detail: record, error: "unreadable job")
             return
         }
         let channel: ChannelSender
@@ -22,18 +23,18 @@ extension Worker {
             channel = c
         case .failure(let refused):
             self.logger.error("no channel for the reply; job is dead", metadata: ["job.id": "\(job.id)", "send.error": "\(refused.message)"])
-            await self.finish(
+            await self.finish(shard, 
                 raw, job: job, channel: self.channels.fallback, outcome: "dead",
                 detail: self.deadRecord(job, error: refused.message), error: refused.message)
             return
         }
         if let due = await self.waitForRateLimit(channel) {
             // this channel is saturated: the job waits in the retry set, not in a fetch loop other channels need
-            await self.deferJob(raw, job: job, channel: channel, until: due)
+            await self.deferJob(shard, raw, job: job, channel: channel, until: due)
             return
         }
         // the fence, as close to the send as it can be: still ours, not sent, not opted out
-        guard let claim = await self.withRedisRetry({ try await self.claim(raw, job) }) else { return }
+        guard let claim = await self.withRedisRetry({ try await self.claim(shard, raw, job) }) else { return }
         switch claim {
         case .send:
             break
@@ -43,12 +44,12 @@ extension Worker {
             Counter(label: "smshook_worker_fenced_total").increment()
             return
         case .skip(let outcome):
-            await self.finish(raw, job: job, channel: channel, outcome: outcome, detail: "", error: nil)
+            await self.finish(shard, raw, job: job, channel: channel, outcome: outcome, detail: "", error: nil)
             return
         case .busy(let ms):
             // a reaped worker claimed it and may have sent it: look again when its claim lapses
             let due = Int64((Date().timeIntervalSince1970 * 1000).rounded()) + min(max(ms, 0), 86_400_000) + 100
-            await self.deferJob(raw, job: job, channel: channel, until: due)
+            await self.deferJob(shard, raw, job: job, channel: channel, until: due)
             return
         }
         let started = ContinuousClock.now
@@ -60,13 +61,13 @@ extension Worker {
             self.logger.info("reply sent", metadata: [
                 "job.id": "\(job.id)", "sms.guid": "\(job.inReplyTo)", "send.ms": "\(elapsed.milliseconds)",
             ])
-            await self.finish(raw, job: job, channel: channel, outcome: "sent", detail: "", error: nil, providerID: providerID)
+            await self.finish(shard, raw, job: job, channel: channel, outcome: "sent", detail: "", error: nil, providerID: providerID)
         case .retryable(let reason, let retryAfter):
             if Task.isCancelled { return }  // stopping past the deadline: the job goes back to the queue as it is
             let attempt = job.attempt + 1
             if self.configuration.backoff.isExhausted(afterAttempt: attempt) {
                 let error = "gave up after \(attempt) attempts: \(reason)"
-                await self.finish(raw, job: job, channel: channel, outcome: "dead", detail: self.deadRecord(job, error: error), error: error)
+                await self.finish(shard, raw, job: job, channel: channel, outcome: "dead", detail: self.deadRecord(job, error: error), error: error)
                 return
             }
             let delay = self.configuration.backoff.delay(afterAttempt: attempt, retryAfter: retryAfter, random: Double.random(in: 0..<1))
@@ -76,46 +77,36 @@ extension Worker {
             self.logger.warning("send failed; will retry", metadata: [
                 "job.id": "\(job.id)", "send.error": "\(reason)", "retry.in_s": "\(Int(delay.rounded()))", "attempt": "\(attempt)",
             ])
-            await self.finish(raw, job: job, channel: channel, outcome: "retry", detail: next.json, error: reason, due: due)
+            await self.finish(shard, raw, job: job, channel: channel, outcome: "retry", detail: next.json, error: reason, due: due)
         case .permanent(let reason, let optOut):
             self.logger.error("send refused; job is dead", metadata: ["job.id": "\(job.id)", "send.error": "\(reason)"])
-            await self.finish(
+            await self.finish(shard, 
                 raw, job: job, channel: channel, outcome: "dead", detail: self.deadRecord(job, error: reason), error: reason,
                 optOut: optOut ? job.to : nil)
         }
     }
 
     /// Back to the retry set unchanged, due at `due` (ms), not audited: a saturated channel or another worker's claim.
-    private func deferJob(_ raw: [UInt8], job: ReplyJob, channel: ChannelSender, until due: Int64) async {
-        await self.finish(raw, job: job, channel: channel, outcome: "deferred", detail: String(decoding: raw, as: UTF8.self), error: nil, due: due)
+    private func deferJob(_ shard: RedisKeys, _ raw: [UInt8], job: ReplyJob, channel: ChannelSender, until due: Int64) async {
+        await self.finish(shard, raw, job: job, channel: channel, outcome: "deferred", detail: String(decoding: raw, as: UTF8.self), error: nil, due: due)
     }
 
     /// The opt-out set that applies to `job`: its channel's when opt-out is scoped per channel, else the global one.
-    func optOutKey(_ job: ReplyJob) -> String {
-        self.keys.optOut(channel: self.configuration.optOutPerChannel ? job.channel?.name : nil)
+    func optOutKey(_ job: ReplyJob, _ shard: RedisKeys) -> String {
+        shard.optOut(channel: self.configuration.optOutPerChannel ? job.channel?.name : nil)
     }
 
-    enum Claim: Equatable { case send, fenced, skip(String), busy(Int64) }
-
     /// `WorkerScripts.claim`: still ours, not sent, not opted out; the send marker then holds our lease.
-    private func claim(_ raw: [UInt8], _ job: ReplyJob) async throws -> Claim {
-        let keys = [self.processingKey, self.keys.sent(job.id), self.optOutKey(job)].map { RedisArgument($0) }
+    private func claim(_ shard: RedisKeys, _ raw: [UInt8], _ job: ReplyJob) async throws -> WorkerScripts.Claim {
+        let keys = [shard.processing(self.configuration.workerID), shard.sent(job.id), self.optOutKey(job, shard)].map { RedisArgument($0) }
         // The one opt-out confirmation is meant for a number that has just opted out.
         let number = job.intent == .optOut ? "" : job.to
-        let reply = try await self.redis.evaluate(
+        return try WorkerScripts.Claim(reply: try await self.redis.evaluate(
             WorkerScripts.claim, keys: keys,
             arguments: [
                 RedisArgument(bytes: raw), RedisArgument(self.configuration.workerID),
                 RedisArgument(self.configuration.sendLeaseMS), RedisArgument(number),
-            ])
-        let parts = try reply.orThrow().array ?? []
-        switch parts.first?.string {
-        case "send": return .send
-        case "fenced": return .fenced
-        case let outcome? where outcome == "skipped_sent" || outcome == "skipped_optout": return .skip(outcome)
-        case "busy": return .busy(parts.count > 1 ? parts[1].int ?? 0 : 0)
-        default: throw RedisError(.server, "claim script answered \(reply)")
-        }
+            ]))
     }
 
     /// Takes this channel's turn (GCRA per channel, shared by all workers). A short wait is slept here; past
@@ -145,7 +136,7 @@ extension Worker {
 
     /// The one atomic step that ends a job's stay in this worker's processing list.
     func finish(
-        _ raw: [UInt8], job: ReplyJob?, channel: ChannelSender, outcome: String, detail: String, error: String?,
+        _ shard: RedisKeys, _ raw: [UInt8], job: ReplyJob?, channel: ChannelSender, outcome: String, detail: String, error: String?,
         providerID: String? = nil, due: Int64 = 0, optOut: String? = nil
     ) async {
         var w = JSONWriter()
@@ -163,11 +154,13 @@ extension Worker {
         w.field("at", Self.now())
         w.endObject()
         if outcome == "sent" {
-            await self.finishSent(raw, jobID: job?.id ?? "-", record: w.bytes, optOut: optOut, optOutKey: job.map(self.optOutKey) ?? self.keys.optOut)
+            await self.finishSent(
+                shard, raw, jobID: job?.id ?? "-", record: w.bytes, optOut: optOut,
+                optOutKey: job.map { self.optOutKey($0, shard) } ?? shard.optOut)
         } else {
             let keys = [
-                self.processingKey, self.keys.audit, self.keys.retry, self.keys.dead, job.map(self.optOutKey) ?? self.keys.optOut,
-                self.keys.sent(job?.id ?? "-"),
+                shard.processing(self.configuration.workerID), shard.audit, shard.retry, shard.dead,
+                job.map { self.optOutKey($0, shard) } ?? shard.optOut, shard.sent(job?.id ?? "-"),
             ].map { RedisArgument($0) }
             let arguments = [
                 RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.configuration.auditMaxLength),
@@ -184,15 +177,15 @@ extension Worker {
     /// A sent job: sent-marker, removal from the processing list and audit in one MULTI/EXEC. Unlike the other
     /// outcomes it has no condition (the marker is set even when the reaper already took the job, so the copy it
     /// returned is skipped), so it needs no script and costs a fraction of one.
-    private func finishSent(_ raw: [UInt8], jobID: String, record: [UInt8], optOut: String?, optOutKey: String) async {
+    private func finishSent(_ shard: RedisKeys, _ raw: [UInt8], jobID: String, record: [UInt8], optOut: String?, optOutKey: String) async {
         var transaction = [
             RedisCommand("MULTI"),
-            RedisCommand("LREM", RedisArgument(self.processingKey), 1, RedisArgument(bytes: raw)),
-            RedisCommand("SET", RedisArgument(self.keys.sent(jobID)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
+            RedisCommand("LREM", RedisArgument(shard.processing(self.configuration.workerID)), 1, RedisArgument(bytes: raw)),
+            RedisCommand("SET", RedisArgument(shard.sent(jobID)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
         ]
         if let optOut { transaction.append(RedisCommand("SADD", RedisArgument(optOutKey), RedisArgument(optOut))) }
         transaction.append(RedisCommand(
-            "XADD", RedisArgument(self.keys.audit), "MAXLEN", "~", RedisArgument(self.configuration.auditMaxLength), "*",
+            "XADD", RedisArgument(shard.audit), "MAXLEN", "~", RedisArgument(self.configuration.auditMaxLength), "*",
             "event", "send", "decision", "sent", "data", RedisArgument(bytes: record)))
         transaction.append(RedisCommand("EXEC"))
         let commands = transaction

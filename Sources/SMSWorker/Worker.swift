@@ -3,27 +3,33 @@ import Logging
 import Metrics
 import RedisClient
 import SMSCore
+import SMSStore
 import ServiceLifecycle
 import Synchronization
 
 /// `smshook worker`: drains the reply queue reliably.
 ///
-/// `concurrency` fetch loops each `BLMOVE` a job from the queue into this worker's processing list (on a dedicated
-/// connection), check opt-out and the sent-marker, send, then finish the job in one script (sent-marker, removal,
-/// audit; or retry / dead). Housekeeping keeps a heartbeat, moves due retries back and, one worker at a time, reaps
+/// `concurrency` fetch loops each move a job from a queue into this worker's processing list of that shard (`BLMOVE`
+/// on a dedicated connection with one shard; `LMOVE` polling over the loop's shards with several), claim it (still
+/// owned, not sent, not opted out), send, then finish the job in one script (sent-marker, removal, audit; or retry /
+/// dead), all on the job's shard. Housekeeping keeps a heartbeat, moves due retries back and, one worker at a time, reaps
 /// the jobs of workers whose heartbeat expired. On graceful shutdown it stops fetching, lets in-flight sends finish
 /// within the drain deadline and gives back what it still holds.
 public final class Worker: Service, Sendable {
     let configuration: WorkerConfiguration
     let redis: RedisClient
     let channels: WorkerChannels
-    let keys: RedisKeys
+    let keys: KeySpace
     let logger: Logger
     let stopping = StopSignal()
-    let processingKey: String
-    /// The job each fetch loop is working on now (by loop index: a cheap update per job); anything else found in the
-    /// processing list twice in a row is an orphan of a fetch whose reply never arrived.
-    let inFlight = Mutex<[Int: [UInt8]]>([:])
+    /// The job each fetch loop is working on now and its shard (by loop index: a cheap update per job); anything
+    /// else found in a processing list twice in a row is an orphan of a fetch whose reply never arrived.
+    let inFlight = Mutex<[Int: Held]>([:])
+
+    struct Held: Hashable, Sendable {
+        let shard: Int
+        let raw: [UInt8]
+    }
     /// One channel: the given sender with the configured send rate (tests, single-provider use).
     public convenience init(configuration: WorkerConfiguration, redis: RedisClient, sender: any ReplySender, logger: Logger) {
         let fallback = ChannelSender(
@@ -35,8 +41,7 @@ public final class Worker: Service, Sendable {
         self.configuration = configuration
         self.redis = redis
         self.channels = channels
-        self.keys = RedisKeys(prefix: configuration.keyPrefix)
-        self.processingKey = RedisKeys(prefix: configuration.keyPrefix).processing(configuration.workerID)
+        self.keys = KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards)
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
@@ -48,7 +53,21 @@ public final class Worker: Service, Sendable {
     var isStopping: Bool { self.stopping.isFired }
 
     public func run() async throws {
+        // every serve and worker must agree on the shards; wait for Redis rather than guess
+        while !self.isStopping {
+            do {
+                try await self.keys.checkLayout(self.redis)
+                break
+            } catch let error as KeySpace.LayoutError {
+                self.logger.critical("refusing to start", metadata: ["error": "\(error)"])
+                throw error
+            } catch {
+                self.logger.error("redis not reachable at start-up; waiting", metadata: ["redis.error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
         self.logger.info("worker starting", metadata: [
+            "worker.shards": "\(self.keys.shards.count)",
             "worker.concurrency": "\(self.configuration.concurrency)", "worker.channels": "\(self.channels.all.map { "\($0.name)=\($0.sender.name)" }.joined(separator: ","))",
         ])
         await withGracefulShutdownHandler {
@@ -94,16 +113,25 @@ public final class Worker: Service, Sendable {
     }
 
     private func fetchLoop(_ index: Int) async {
+        if self.keys.isSharded {
+            await self.pollLoop(index)
+        } else {
+            await self.blockingLoop(index)
+        }
+    }
+
+    /// One shard: `BLMOVE` from the queue on a dedicated connection while it is empty.
+    private func blockingLoop(_ index: Int) async {
+        let shard = self.keys.shards[0]
         let connection = self.redis.makeDedicatedConnection()
         let block = self.configuration.blockSeconds
+        let processing = shard.processing(self.configuration.workerID)
         let fetch = RedisCommand(
-            "BLMOVE", RedisArgument(self.keys.replies), RedisArgument(self.processingKey), "RIGHT", "LEFT",
-            RedisArgument(String(block)))
+            "BLMOVE", RedisArgument(shard.replies), RedisArgument(processing), "RIGHT", "LEFT", RedisArgument(String(block)))
         let timeout = Duration.seconds(block) + self.configuration.redis.commandTimeout
         // While the queue has jobs, fetch with a non-blocking LMOVE on the shared, pipelined connection (the
         // fetches of all loops share round trips); block on the dedicated connection only when it ran dry.
-        let poll = RedisCommand(
-            "LMOVE", RedisArgument(self.keys.replies), RedisArgument(self.processingKey), "RIGHT", "LEFT")
+        let poll = RedisCommand("LMOVE", RedisArgument(shard.replies), RedisArgument(processing), "RIGHT", "LEFT")
         var idle = true
         var failures = 0
         while !self.isStopping && !Task.isCancelled {
@@ -115,26 +143,84 @@ public final class Worker: Service, Sendable {
                     continue
                 }
                 idle = false
-                self.inFlight.withLock { $0[index] = raw }
-                await self.process(raw)
-                self.inFlight.withLock { $0[index] = nil }
+                await self.hold(index, Held(shard: 0, raw: raw))
             } catch {
                 failures += 1
-                if failures == 1 { self.logger.error("fetch failed", metadata: ["redis.error": "\(error)"]) }
-                try? await Task.sleep(for: .milliseconds(min(1000, 50 * (1 << min(failures, 5)))))
+                await self.fetchFailed(error, failures)
             }
         }
         await connection.close()
     }
 
-    /// Gives back every job still in this worker's processing list, then deregisters.
+    /// Several shards (a cluster): `LMOVE` on each of this loop's shards in turn, on the shared routed connections;
+    /// after a round that found nothing, a pause doubling from 5 ms to `pollMaxMilliseconds`. No blocking connection
+    /// per shard: idle cost is one LMOVE per shard per pause per worker.
+    private func pollLoop(_ index: Int) async {
+        let shards = Self.shards(ofLoop: index, loops: self.configuration.concurrency, shards: self.keys.shards.count)
+            .map { self.keys.shards[$0] }
+        let fetches = shards.map {
+            RedisCommand("LMOVE", RedisArgument($0.replies), RedisArgument($0.processing(self.configuration.workerID)), "RIGHT", "LEFT")
+        }
+        var next = 0
+        var pause = 5
+        var failures = 0
+        while !self.isStopping && !Task.isCancelled {
+            var found = false
+            for _ in shards.indices where !self.isStopping {
+                let i = next
+                next = (next + 1) % shards.count
+                do {
+                    let reply = try await self.redis.send(fetches[i])
+                    failures = 0
+                    guard let raw = reply.bytes else { continue }
+                    found = true
+                    await self.hold(index, Held(shard: shards[i].index, raw: raw))
+                    break  // the next round starts at the next shard: no shard waits behind a busy one
+                } catch {
+                    failures += 1
+                    await self.fetchFailed(error, failures)
+                    break
+                }
+            }
+            if found {
+                pause = 5
+            } else if failures == 0 {
+                try? await Task.sleep(for: .milliseconds(pause))
+                pause = min(pause * 2, self.configuration.pollMaxMilliseconds)
+            }
+        }
+    }
+
+    /// The shards loop `index` of `loops` polls: every `loops`-th one, or (more loops than shards) one shared.
+    static func shards(ofLoop index: Int, loops: Int, shards: Int) -> [Int] {
+        let stride = min(loops, shards)
+        return Array(Swift.stride(from: index % stride, to: shards, by: stride))
+    }
+
+    private func hold(_ index: Int, _ held: Held) async {
+        self.inFlight.withLock { $0[index] = held }
+        await self.process(held.raw, shard: self.keys.shards[held.shard])
+        self.inFlight.withLock { $0[index] = nil }
+    }
+
+    private func fetchFailed(_ error: any Error, _ failures: Int) async {
+        if failures == 1 { self.logger.error("fetch failed", metadata: ["redis.error": "\(error)"]) }
+        try? await Task.sleep(for: .milliseconds(min(1000, 50 * (1 << min(failures, 5)))))
+    }
+
+    /// Gives back every job still in this worker's processing lists, then deregisters.
     private func giveBack() async {
+        var left = self.keys.shards
         for attempt in 0..<20 {
             do {
-                let moved = try await self.redis.evaluate(
-                    WorkerScripts.requeue, keys: [RedisArgument(self.processingKey), RedisArgument(self.keys.replies)],
-                    arguments: [])
-                if let n = moved.int, n > 0 { self.logger.info("jobs given back to the queue", metadata: ["jobs": "\(n)"]) }
+                while let shard = left.first {
+                    let moved = try await self.redis.evaluate(
+                        WorkerScripts.requeue,
+                        keys: [RedisArgument(shard.processing(self.configuration.workerID)), RedisArgument(shard.replies)],
+                        arguments: [])
+                    if let n = moved.int, n > 0 { self.logger.info("jobs given back to the queue", metadata: ["jobs": "\(n)"]) }
+                    left.removeFirst()
+                }
                 _ = try await self.redis.pipeline([
                     RedisCommand("DEL", RedisArgument(self.keys.heartbeat(self.configuration.workerID))),
                     RedisCommand("SREM", RedisArgument(self.keys.workers), RedisArgument(self.configuration.workerID)),

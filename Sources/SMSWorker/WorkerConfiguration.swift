@@ -1,5 +1,6 @@
 import RedisClient
 import SMSCore
+import SMSStore
 
 /// Everything `smshook worker` reads from the environment. Every key is documented in README.md.
 public struct WorkerConfiguration: Sendable {
@@ -9,10 +10,15 @@ public struct WorkerConfiguration: Sendable {
 
     public var redis: RedisConfiguration
     public var keyPrefix = "smshook"
+    /// `SMSHOOK_SHARDS`: 1 (plain key names) unless Redis is a cluster.
+    public var shards = 1
     public var workerID: String
     public var concurrency = 16
     /// BLMOVE block time; also how quickly a fetch loop notices shutdown.
     public var blockSeconds = 1.0
+    /// With several shards, fetch loops poll their shards (no blocking per shard): the longest pause after a round
+    /// that found nothing (pauses double from 5 ms up to this). Bounds the pickup delay of a job on an idle shard.
+    public var pollMaxMilliseconds = 200
     public var heartbeatTTL = 30
     public var heartbeatInterval = 10.0
     public var reapInterval = 10.0
@@ -69,8 +75,10 @@ public struct WorkerConfiguration: Sendable {
         let r = EnvironmentReader(env)
         self.init(redis: redis, workerID: r.string("WORKER_ID", default: defaultWorkerID))
         self.keyPrefix = r.string("SMSHOOK_KEY_PREFIX", default: self.keyPrefix)
+        self.shards = try KeySpace.shardCount(env, cluster: !redis.clusterNodes.isEmpty)
         self.concurrency = try r.int("WORKER_CONCURRENCY", default: 16, range: 1...1024)
         self.blockSeconds = try r.double("WORKER_BLOCK_SECONDS", default: 1, range: 0.01...60)
+        self.pollMaxMilliseconds = try r.int("WORKER_POLL_MAX_MS", default: 200, range: 5...10_000)
         self.heartbeatTTL = try r.int("WORKER_HEARTBEAT_TTL", default: 30, range: 1...3600)
         self.heartbeatInterval = try r.double("WORKER_HEARTBEAT_INTERVAL", default: Double(self.heartbeatTTL) / 3, range: 0.05...3600)
         self.reapInterval = try r.double("WORKER_REAP_INTERVAL", default: 10, range: 0.05...3600)

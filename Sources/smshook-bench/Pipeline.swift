@@ -1,5 +1,6 @@
 import Foundation
 import SMSCore
+import SMSStore
 import SMSWebhook
 
 /// `smshook-bench pipeline CONFIG N`: CPU per step of the pure ingest path for one single-message body.
@@ -39,7 +40,7 @@ enum Pipeline {
         time("dedupValue") { entry.dedupValue.count }
         time("auditRecord") { entry.auditRecord.count }
         time("call") {  // KEYS, ARGV and the JSON records written straight into one EVALSHA command
-            IngestService.call(entries: [entry], rejected: [], keys: keys, settings: .init()).encoded.count
+            IngestStore.call(entries: [entry], rejected: [], keys: keys, settings: .init()).encoded.count
         }
         let summary = IngestSummary(results: [.init(guid: message.guid, outcome: .accepted, intent: classification.intent, index: 0, reply: "queued")])
         time("summary") { summary.json.utf8.count }

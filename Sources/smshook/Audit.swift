@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RedisClient
 import SMSCore
+import SMSStore
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,16 +19,13 @@ struct Audit: AsyncParsableCommand {
         func run() async throws {
             let redis = try RedisFromEnvironment.client()
             defer { Task { await redis.shutdown() } }
-            let keys = RedisFromEnvironment.keys
-            // Without a filter read `count`; with one, scan back further (bounded) to find `count` matches.
+            let keys = try RedisFromEnvironment.keys()
+            // Without a filter read `count`; with one, scan back further (bounded) to find `count` matches, in the
+            // number's shard only (its messages and replies all live there).
             let window = self.number == nil ? self.count : min(self.count * 100, 100_000)
-            let reply = try await redis.send("XREVRANGE", RedisArgument(keys.audit), "+", "-", "COUNT", RedisArgument(window))
+            let shards = self.number.map { [keys.shard(subscriber: OptOut.subscriber($0), guid: "")] } ?? keys.shards
             var entries: [AuditEntry] = []
-            for item in reply.array ?? [] {
-                guard let pair = item.array, pair.count == 2, let id = pair[0].string, let raw = pair[1].array else { continue }
-                var fields: [(String, String)] = []
-                for i in stride(from: 0, to: raw.count - 1, by: 2) { fields.append((raw[i].string ?? "", raw[i + 1].string ?? "")) }
-                let entry = AuditEntry(id: id, fields: fields)
+            for entry in try await AuditEntry.newest(redis: redis, streams: shards.map(\.audit), count: window) {
                 if let number, !entry.concerns(number) { continue }
                 entries.append(entry)
                 if entries.count == self.count { break }
@@ -59,5 +57,28 @@ enum RedisFromEnvironment {
         return RedisClient(configuration: configuration, logger: logger)
     }
 
-    static var keys: RedisKeys { RedisKeys(prefix: ProcessInfo.processInfo.environment["SMSHOOK_KEY_PREFIX"] ?? "smshook") }
+    /// SMSHOOK_KEY_PREFIX and SMSHOOK_SHARDS, as serve and worker read them.
+    static func keys() throws -> KeySpace {
+        let env = ProcessInfo.processInfo.environment
+        let cluster = env["REDIS_CLUSTER_NODES"].map { !$0.isEmpty } ?? false
+        return KeySpace(prefix: env["SMSHOOK_KEY_PREFIX"] ?? "smshook", shards: try KeySpace.shardCount(env, cluster: cluster))
+    }
+}
+
+extension AuditEntry {
+    /// The newest `count` entries of several streams (one per shard), newest first by stream id.
+    static func newest(redis: RedisClient, streams: [String], count: Int) async throws -> [AuditEntry] {
+        var all: [AuditEntry] = []
+        for stream in streams {
+            let reply = try await redis.send("XREVRANGE", RedisArgument(stream), "+", "-", "COUNT", RedisArgument(max(count, 1)))
+            for item in reply.array ?? [] {
+                guard let pair = item.array, pair.count == 2, let id = pair[0].string, let raw = pair[1].array else { continue }
+                var fields: [(String, String)] = []
+                for i in stride(from: 0, to: raw.count - 1, by: 2) { fields.append((raw[i].string ?? "", raw[i + 1].string ?? "")) }
+                all.append(AuditEntry(id: id, fields: fields))
+            }
+        }
+        if streams.count == 1 { return all }
+        return Array(all.sorted { ($0.milliseconds, $0.sequence) > ($1.milliseconds, $1.sequence) }.prefix(count))
+    }
 }

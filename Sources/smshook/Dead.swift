@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import RedisClient
 import SMSCore
-import SMSWorker
+import SMSStore
 
 struct Dead: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,8 +16,7 @@ struct Dead: AsyncParsableCommand {
         func run() async throws {
             let redis = try RedisFromEnvironment.client()
             defer { Task { await redis.shutdown() } }
-            let items = try await redis.send("LRANGE", RedisArgument(RedisFromEnvironment.keys.dead), 0, RedisArgument(self.count - 1)).array ?? []
-            for item in items.compactMap(\.bytes) {
+            for item in try await DeadJobs(redis: redis, keys: try RedisFromEnvironment.keys()).list(count: self.count) {
                 if self.json { print(String(decoding: item, as: UTF8.self)); continue }
                 let record = (try? JSONParser.parse(item)) ?? .null
                 let job = record["job"]
@@ -41,7 +40,7 @@ struct Dead: AsyncParsableCommand {
         func run() async throws {
             let redis = try RedisFromEnvironment.client()
             defer { Task { await redis.shutdown() } }
-            let n = try await DeadJobs(redis: redis, keys: RedisFromEnvironment.keys).replay(id: self.all ? nil : self.jobID)
+            let n = try await DeadJobs(redis: redis, keys: try RedisFromEnvironment.keys()).replay(id: self.all ? nil : self.jobID)
             print("requeued \(n) job\(n == 1 ? "" : "s")")
             if n == 0 && !self.all { throw ExitCode(1) }
         }
@@ -52,8 +51,7 @@ struct Dead: AsyncParsableCommand {
         func run() async throws {
             let redis = try RedisFromEnvironment.client()
             defer { Task { await redis.shutdown() } }
-            let n = try await redis.send("LLEN", RedisArgument(RedisFromEnvironment.keys.dead)).int ?? 0
-            try await redis.send("DEL", RedisArgument(RedisFromEnvironment.keys.dead))
+            let n = try await DeadJobs(redis: redis, keys: try RedisFromEnvironment.keys()).purge()
             print("purged \(n) job\(n == 1 ? "" : "s")")
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RedisClient
 import SMSCore
+import SMSStore
 import SMSWebhook
 
 struct Inspect: AsyncParsableCommand {
@@ -16,7 +17,7 @@ struct Inspect: AsyncParsableCommand {
         func run() async throws {
             let redis = try RedisFromEnvironment.client()
             defer { Task { await redis.shutdown() } }
-            let s = try await QueueStats.read(redis: redis, keys: RedisFromEnvironment.keys)
+            let s = try await QueueStats.read(redis: redis, keys: try RedisFromEnvironment.keys())
             if self.json {
                 let workers = JSONValue.array(s.workers.map { w in
                     .object([
@@ -57,23 +58,23 @@ struct Inspect: AsyncParsableCommand {
         func run() async throws {
             let redis = try RedisFromEnvironment.client()
             defer { Task { await redis.shutdown() } }
-            let keys = RedisFromEnvironment.keys
-            let replies = try await redis.pipeline([
-                RedisCommand("GET", RedisArgument(keys.dedup(self.guid))), RedisCommand("TTL", RedisArgument(keys.dedup(self.guid))),
-            ])
-            guard let value = replies[0].string else {
-                print("\(self.guid): not seen (no dedup key \(keys.dedup(self.guid)))")
+            // its shard follows from its number, which only the record knows: look in every shard
+            let keys = try RedisFromEnvironment.keys()
+            var found: (shard: RedisKeys, value: String, ttl: Int64)?
+            for shard in keys.shards where found == nil {
+                let replies = try await redis.pipeline([
+                    RedisCommand("GET", RedisArgument(shard.dedup(self.guid))), RedisCommand("TTL", RedisArgument(shard.dedup(self.guid))),
+                ])
+                if let value = replies[0].string { found = (shard, value, replies[1].int ?? -1) }
+            }
+            guard let (shard, value, ttl) = found else {
+                print("\(self.guid): not seen (no dedup key \(keys.shards[0].dedup(self.guid))\(keys.isSharded ? " in any of \(keys.shards.count) shards" : ""))")
                 throw ExitCode(1)
             }
-            print("dedup \(keys.dedup(self.guid)) = \(value)  (TTL \(replies[1].int ?? -1) s)")
+            print("dedup \(shard.dedup(self.guid)) = \(value)  (TTL \(ttl) s)")
             let jobID = (try? JSONParser.parse(Array(value.utf8)))?["job_id"]?.stringValue
-            let audit = try await redis.send("XREVRANGE", RedisArgument(keys.audit), "+", "-", "COUNT", RedisArgument(self.scan)).array ?? []
             var lines: [String] = []
-            for item in audit {
-                guard let pair = item.array, pair.count == 2, let id = pair[0].string, let raw = pair[1].array else { continue }
-                var fields: [(String, String)] = []
-                for i in stride(from: 0, to: raw.count - 1, by: 2) { fields.append((raw[i].string ?? "", raw[i + 1].string ?? "")) }
-                let entry = AuditEntry(id: id, fields: fields)
+            for entry in try await AuditEntry.newest(redis: redis, streams: [shard.audit], count: self.scan) {
                 let matches = entry.data["guid"]?.stringValue == self.guid || entry.data["in_reply_to"]?.stringValue == self.guid
                     || (jobID != nil && entry.data["job_id"]?.stringValue == jobID)
                 if matches {
@@ -83,7 +84,7 @@ struct Inspect: AsyncParsableCommand {
             print("audit:")
             for line in lines.reversed() { print("  " + line) }
             guard let jobID else { print("reply: none queued"); return }
-            let marker = try await redis.send("GET", RedisArgument(keys.sent(jobID))).string
+            let marker = try await redis.send("GET", RedisArgument(shard.sent(jobID))).string
             let state = switch marker {
             case .none: "not sent yet (queued, retrying, or dead; see the audit above)"
             case .some(let m) where m.hasPrefix("sending "): "being sent by worker \(m.dropFirst(8)) (its claim lapses after WORKER_SEND_LEASE)"
@@ -105,8 +106,12 @@ struct OptOut: AsyncParsableCommand {
         func run() async throws {
             let redis = try RedisFromEnvironment.client()
             defer { Task { await redis.shutdown() } }
-            let members = try await redis.send("SMEMBERS", RedisArgument(RedisFromEnvironment.keys.optOut(channel: self.channel))).array ?? []
-            for number in members.compactMap(\.string).sorted() { print(number) }
+            var numbers: [String] = []
+            for shard in try RedisFromEnvironment.keys().shards {
+                let members = try await redis.send("SMEMBERS", RedisArgument(shard.optOut(channel: self.channel))).array ?? []
+                numbers += members.compactMap(\.string)
+            }
+            for number in numbers.sorted() { print(number) }
         }
     }
 
@@ -130,13 +135,18 @@ struct OptOut: AsyncParsableCommand {
         }
     }
 
+    /// A number as the service keys it (normalised with the config file's default country code).
+    static func subscriber(_ number: String) -> String {
+        let countryCode = (try? ReplyConfig.load(path: ProcessInfo.processInfo.environment["SMSHOOK_CONFIG"]).0)?.defaultCountryCode
+        return PhoneNumber.subscriber(number.trimmingWhitespace(), defaultCountryCode: countryCode)
+    }
+
     /// SADD or SREM of the number as a subscriber key (normalised as the service does), and an audit entry
     /// saying who did it and when, in one transaction.
     static func change(_ number: String, add: Bool, channel: String?) async throws -> (subscriber: String, changed: Bool) {
         let env = ProcessInfo.processInfo.environment
-        let countryCode = (try? ReplyConfig.load(path: env["SMSHOOK_CONFIG"]).0)?.defaultCountryCode
-        let subscriber = PhoneNumber.subscriber(number.trimmingWhitespace(), defaultCountryCode: countryCode)
-        let keys = RedisFromEnvironment.keys
+        let subscriber = Self.subscriber(number)
+        let keys = try RedisFromEnvironment.keys().shard(subscriber: subscriber, guid: "")
         let who = (env["SUDO_USER"] ?? env["USER"] ?? env["LOGNAME"] ?? "uid \(getuid())") + "@" + ProcessInfo.processInfo.hostName
         let action = add ? "add" : "remove"
         let record = JSONValue.object([

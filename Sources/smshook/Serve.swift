@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import RedisClient
 import SMSCore
+import SMSStore
 import SMSWebhook
 
 struct Serve: AsyncParsableCommand {
@@ -36,9 +37,9 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("configuration: SMSHOOK_SPOOL_DIR \(directory): \(error)")
             }
         }
-        let keys = RedisKeys(prefix: configuration.keyPrefix)
+        let keys = KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards)
         let app = WebhookApplication.make(configuration: configuration, redis: redis, logger: logger, spool: spool) {
-            // queue gauges are sampled at scrape time: two pipelined round trips
+            // queue gauges are sampled at scrape time: one pipelined round trip per shard, plus two
             if let stats = try? await QueueStats.read(redis: redis, keys: keys) { stats.publish() }
             return Bootstrap.registry.emitToString()
         }

@@ -89,7 +89,7 @@ struct RedisServerTests {
 
     @Test func closedPortFailsFastWithTypedError() async throws {
         let port = try freeLoopbackPort()
-        let client = try makeClient("redis://127.0.0.1:\(port)") { $0.connectTimeout = .seconds(10) }
+        let client = try makeClient("redis://127.0.0.1:\(port)") { $0.connectTimeout = .seconds(60) }
         let started = ContinuousClock.now
         do {
             try await client.send("PING")
@@ -98,8 +98,8 @@ struct RedisServerTests {
             #expect(error.code == .connectionFailed)
             #expect(error.isUnavailable)
         }
-        // refused at once, not after the 10 s connect timeout (the wide margin absorbs a loaded machine)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // refused at once, not after the 60 s connect timeout (the wide margin absorbs a loaded machine)
+        #expect(ContinuousClock.now - started < .seconds(20))
         await client.shutdown()
     }
 }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import RedisClient
 import SMSCore
+import SMSStore
 import TestSupport
 import Testing
 

@@ -6,10 +6,11 @@ import Testing
 
 @Suite(.enabled(if: TestRedis.enabled, "needs Redis: run `make test`"))
 struct MultiInstanceTests {
-    @Test func sameGUIDToTwoInstancesConcurrentlyIsAcceptedOnce() async throws {
+    /// On a single Redis, and on a 3-primary cluster (64 shards).
+    @Test(arguments: [false, true]) func sameGUIDToTwoInstancesConcurrentlyIsAcceptedOnce(cluster: Bool) async throws {
         let prefix = TestRedis.uniquePrefix("multi")
-        let a = try TestService(prefix: prefix, instance: "a")
-        let b = try TestService(prefix: prefix, instance: "b")
+        let a = try TestService(prefix: prefix, instance: "a", cluster: cluster)
+        let b = try TestService(prefix: prefix, instance: "b", cluster: cluster)
         let outcomes = try await a.app.test(.live) { clientA in
             try await b.app.test(.live) { clientB in
                 try await withThrowingTaskGroup(of: (Int, String).self) { group in
@@ -31,8 +32,8 @@ struct MultiInstanceTests {
         for (i, list) in outcomes {
             #expect(list.sorted() == ["accepted", "duplicate"], "guid race-\(i): \(list)")
         }
-        #expect(try await a.check.send("LLEN", RedisArgument(a.keys.replies)) == .integer(100))
-        #expect(try await a.check.send("XLEN", RedisArgument(a.keys.audit)) == .integer(100))
+        #expect(try await a.total("LLEN", \.replies) == 100)
+        #expect(try await a.total("XLEN", \.audit) == 100)
         await a.check.shutdown()
         await b.check.shutdown()
     }

@@ -1,6 +1,7 @@
 import Foundation
 import RedisClient
 import SMSCore
+import SMSStore
 import TestSupport
 import Testing
 
@@ -87,11 +88,12 @@ struct OperatorCommandTests {
 /// The operator commands build their client from the same environment as serve: Sentinel and TLS work for them too.
 @Suite(.enabled(if: TestRedis.enabled, "needs Redis: run `make test`"), .serialized)
 struct OperatorCommandTopologyTests {
-    func check(env: [String: String], client: RedisClient, prefix: String) async throws {
+    func check(env: [String: String], client: RedisClient, prefix: String, shards: Int = 1) async throws {
         let all = env.merging(["SMSHOOK_KEY_PREFIX": prefix, "USER": "bob"]) { $1 }
         let (added, output) = try OperatorCommandTests.smshook(["optout", "add", "+1 555 010 0042"], env: all)
         #expect(added == 0 && output == "added +15550100042\n", "\(output)")
-        #expect(try await client.send("SISMEMBER", RedisArgument(RedisKeys(prefix: prefix).optOut), "+15550100042") == .integer(1))
+        let shard = KeySpace(prefix: prefix, shards: shards).shard(subscriber: "+15550100042", guid: "")
+        #expect(try await client.send("SISMEMBER", RedisArgument(shard.optOut), "+15550100042") == .integer(1))
         let (inspected, text) = try OperatorCommandTests.smshook(["inspect"], env: all)
         #expect(inspected == 0, "\(text)")
         #expect(text.contains("opted-out numbers   1") && text.contains("audit entries       1"), "\(text)")
@@ -119,5 +121,31 @@ struct OperatorCommandTopologyTests {
         try await self.check(env: env, client: client, prefix: TestRedis.uniquePrefix("ops-tls"))
         await client.shutdown()
         withExtendedLifetime((server, certificates)) {}
+    }
+
+    /// On a Redis Cluster the commands find a message, its audit and the opt-outs in whichever shard holds them.
+    @Test func throughCluster() async throws {
+        let cluster = try TestCluster.shared()
+        let prefix = TestRedis.uniquePrefix("ops-cluster")
+        let env = ["REDIS_CLUSTER_NODES": cluster.seeds]
+        let service = try TestService(prefix: prefix, cluster: true)
+        try await self.check(env: env, client: service.check, prefix: prefix, shards: KeySpace.defaultClusterShards)
+        try await service.app.test(.live) { client in
+            let (status, _) = try await client.postWebhook(#"{"message":"yes","number":"+15550100777","guid":"ops-cl-1"}"#)
+            #expect(status == .ok)
+        }
+        let all = env.merging(["SMSHOOK_KEY_PREFIX": prefix]) { $1 }
+        let shard = service.shard(number: "+15550100777", guid: "ops-cl-1")
+        let (found, text) = try OperatorCommandTests.smshook(["inspect", "guid", "ops-cl-1"], env: all)
+        #expect(found == 0 && text.contains("dedup \(shard.dedup("ops-cl-1"))") && text.contains("inbound queued"), "\(text)")
+        let (tailed, audit) = try OperatorCommandTests.smshook(["audit", "tail", "--count", "5"], env: all)
+        #expect(tailed == 0 && audit.contains("optout_change add") && audit.contains("guid=ops-cl-1"), "\(audit)")
+        // oldest first across shards: the opt-out change came before the message
+        #expect((audit.range(of: "optout_change")?.lowerBound ?? audit.endIndex) < (audit.range(of: "guid=ops-cl-1")?.lowerBound ?? audit.startIndex))
+        let (listed, numbers) = try OperatorCommandTests.smshook(["optout", "list"], env: all)
+        #expect(listed == 0 && numbers == "+15550100042\n")
+        let (missing, _) = try OperatorCommandTests.smshook(["inspect", "guid", "never-seen"], env: all)
+        #expect(missing == 1)
+        await service.check.shutdown()
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import RedisClient
 import SMSCore
+import SMSStore
 import SMSWebhook
 import TestSupport
 import Testing
@@ -15,13 +16,16 @@ struct TestService {
     let redisConfiguration: RedisConfiguration
     /// A separate client for the test's own checks.
     let check: RedisClient
-    let keys: RedisKeys
+    /// All shards' keys; `keys` is the first shard's (the only one on a single Redis).
+    let space: KeySpace
+    var keys: RedisKeys { self.space.shards[0] }
 
+    /// - Parameter cluster: on the shared test cluster, with the cluster's default shard count.
     init(
         redisURL: String = TestRedis.url, tls: RedisConfiguration.TLS? = nil, prefix: String, instance: String = "test",
-        configure: (inout ServeConfiguration) -> Void = { _ in }
+        cluster: Bool = false, configure: (inout ServeConfiguration) -> Void = { _ in }
     ) throws {
-        var redisConfiguration = try RedisConfiguration(url: redisURL)
+        var redisConfiguration = cluster ? try TestCluster.shared().configuration() : try RedisConfiguration(url: redisURL)
         redisConfiguration.connectTimeout = .milliseconds(500)
         if let tls { redisConfiguration.tls = tls }
         let replies = try ReplyConfig.load(path: RepoFile.path("config/smshook.yaml")).0
@@ -29,6 +33,7 @@ struct TestService {
         configuration.port = 0
         configuration.adminPort = nil
         configuration.keyPrefix = prefix
+        configuration.shards = cluster ? KeySpace.defaultClusterShards : 1
         configuration.auth = .none
         configure(&configuration)
         self.configuration = configuration
@@ -36,7 +41,7 @@ struct TestService {
         logger.logLevel = .warning
         self.redisConfiguration = redisConfiguration
         self.check = RedisClient(configuration: redisConfiguration, logger: logger)
-        self.keys = RedisKeys(prefix: prefix)
+        self.space = KeySpace(prefix: prefix, shards: configuration.shards)
     }
 
     /// A new application with its own Redis client, which the application closes when it stops.
@@ -45,6 +50,18 @@ struct TestService {
         logger.logLevel = .warning
         let redis = RedisClient(configuration: self.redisConfiguration, logger: logger)
         return WebhookApplication.make(configuration: self.configuration, redis: redis, logger: logger)
+    }
+
+    /// The keys of a message's shard (by its number as the service normalises it, or its guid).
+    func shard(number: String?, guid: String) -> RedisKeys {
+        self.space.shard(subscriber: number.map(ReplyPolicy(config: self.configuration.replies).subscriber), guid: guid)
+    }
+
+    /// A count summed over every shard, e.g. `total("LLEN", \.replies)`.
+    func total(_ command: String, _ key: (RedisKeys) -> String) async throws -> Int {
+        var n = 0
+        for shard in self.space.shards { n += Int(try await self.check.send(RedisArgument(command), RedisArgument(key(shard))).int ?? 0) }
+        return n
     }
 
     /// The application with an outage spool (and its drainer).

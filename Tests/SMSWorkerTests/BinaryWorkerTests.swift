@@ -97,7 +97,7 @@ struct BinaryWorkerTests {
             #expect(sent.isDisjoint(with: queuedIDs))
             let lists = try await h.check.send("KEYS", RedisArgument(h.keys.processing("*"))).array ?? []
             #expect(lists.isEmpty)
-            #expect(try await h.check.send("SCARD", RedisArgument(h.keys.workers)) == .integer(0))
+            #expect(try await h.check.send("SCARD", RedisArgument(h.space.workers)) == .integer(0))
             await h.check.shutdown()
         }
     }

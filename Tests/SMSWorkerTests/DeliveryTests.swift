@@ -1,6 +1,7 @@
 import Foundation
 import RedisClient
 import SMSCore
+import SMSStore
 import SMSWorker
 import TestSupport
 import Testing
@@ -88,7 +89,7 @@ struct DeliveryTests {
             #expect(errors.contains { $0.contains("HTTP 400") })
 
             failing.withLock { $0 = false }
-            #expect(try await DeadJobs(redis: h.check, keys: h.keys).replay(id: "job-2") == 1)
+            #expect(try await DeadJobs(redis: h.check, keys: KeySpace(prefix: h.configuration.keyPrefix)).replay(id: "job-2") == 1)
             #expect(try await h.length(h.keys.dead) == 1)
             try await h.runWorker { try await h.check.send("EXISTS", RedisArgument(h.keys.sent("job-2"))) == .integer(1) }
             #expect(try await h.check.send("EXISTS", RedisArgument(h.keys.sent("job-2"))) == .integer(1))

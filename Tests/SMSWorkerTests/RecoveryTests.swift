@@ -16,13 +16,13 @@ struct RecoveryTests {
             // a worker that died holding two jobs: registered, no heartbeat
             var poison = h.job(2)
             poison.recovered = 3
-            try await h.check.send("SADD", RedisArgument(h.keys.workers), "crashed-1")
+            try await h.check.send("SADD", RedisArgument(h.space.workers), "crashed-1")
             try await h.check.send("LPUSH", RedisArgument(h.keys.processing("crashed-1")), RedisArgument(h.job(1).json), RedisArgument(poison.json))
             let harness = h
             try await harness.runWorker { try await harness.check.send("EXISTS", RedisArgument(harness.keys.sent("job-1"))) == .integer(1) }
             #expect(fake.recorded.map(\.headers["webhook-id"]) == ["job-1"])
             #expect(try await h.length(h.keys.processing("crashed-1")) == 0)
-            #expect(try await h.check.send("SISMEMBER", RedisArgument(h.keys.workers), "crashed-1") == .integer(0))
+            #expect(try await h.check.send("SISMEMBER", RedisArgument(h.space.workers), "crashed-1") == .integer(0))
             let dead = try await h.check.send("LRANGE", RedisArgument(h.keys.dead), 0, -1).array ?? []
             #expect(dead.count == 1)
             let record = try JSONParser.parse(dead.first?.bytes ?? [])
@@ -34,8 +34,8 @@ struct RecoveryTests {
 
     @Test func liveWorkersAreNotReaped() async throws {
         let h = try WorkerHarness()
-        try await h.check.send("SADD", RedisArgument(h.keys.workers), "alive-1")
-        try await h.check.send("SET", RedisArgument(h.keys.heartbeat("alive-1")), "x", "EX", 30)
+        try await h.check.send("SADD", RedisArgument(h.space.workers), "alive-1")
+        try await h.check.send("SET", RedisArgument(h.space.heartbeat("alive-1")), "x", "EX", 30)
         try await h.check.send("LPUSH", RedisArgument(h.keys.processing("alive-1")), RedisArgument(h.job(1).json))
         let started = ContinuousClock.now
         try await h.runWorker { ContinuousClock.now - started > .seconds(1) }

@@ -2,20 +2,28 @@ import Foundation
 import Logging
 import RedisClient
 import SMSCore
+import SMSStore
 import SMSWorker
 import TestSupport
 import Testing
 
 /// A worker on its own key prefix with short timings, and a client for the test's checks.
 struct WorkerHarness {
-    let keys: RedisKeys
+    /// All shards' keys; `keys` is the first shard's (the only one on a single Redis).
+    let space: KeySpace
+    var keys: RedisKeys { self.space.shards[0] }
     let check: RedisClient
     var configuration: WorkerConfiguration
 
-    init(provider: WorkerConfiguration.Provider = .console, baseURL: String = "", prefix: String = TestRedis.uniquePrefix("worker")) throws {
-        let redis = try RedisConfiguration(url: TestRedis.url)
+    /// - Parameter cluster: on the shared test cluster, with the cluster's default shard count.
+    init(
+        provider: WorkerConfiguration.Provider = .console, baseURL: String = "", prefix: String = TestRedis.uniquePrefix("worker"),
+        cluster: Bool = false
+    ) throws {
+        let redis = cluster ? try TestCluster.shared().configuration() : try RedisConfiguration(url: TestRedis.url)
         var c = WorkerConfiguration(redis: redis, workerID: "w-\(UUID().uuidString.prefix(6))")
         c.keyPrefix = prefix
+        c.shards = cluster ? KeySpace.defaultClusterShards : 1
         c.concurrency = 4
         c.blockSeconds = 0.1
         c.heartbeatInterval = 0.2
@@ -35,7 +43,7 @@ struct WorkerHarness {
         c.providerSettings.httpURL = baseURL + "/hook"
         c.providerSettings.httpSecret = "whsec_" + Data("secret-key".utf8).base64EncodedString()
         self.configuration = c
-        self.keys = RedisKeys(prefix: prefix)
+        self.space = KeySpace(prefix: prefix, shards: c.shards)
         var logger = Logger(label: "test.worker.check")
         logger.logLevel = .critical
         self.check = RedisClient(configuration: redis, logger: logger)
@@ -47,9 +55,14 @@ struct WorkerHarness {
             inReplyTo: "guid-\(n)", intent: .affirmative, provider: "smsmobileapi", createdAt: "2025-01-20T10:00:00Z")
     }
 
+    /// The shard of a job: its number's, as the ingest script put it there.
+    func shard(_ job: ReplyJob) -> RedisKeys { self.space.shard(subscriber: job.to, guid: job.inReplyTo) }
+
+    /// Queues each job on its shard, in order.
     func enqueue(_ jobs: [ReplyJob]) async throws {
-        guard !jobs.isEmpty else { return }
-        try await self.check.send(RedisCommand([RedisArgument("LPUSH"), RedisArgument(self.keys.replies)] + jobs.map { RedisArgument($0.json) }))
+        for job in jobs {
+            try await self.check.send("LPUSH", RedisArgument(self.shard(job).replies), RedisArgument(job.json))
+        }
     }
 
     /// Runs one worker until `until` holds (checked every 20 ms, at most `timeout`), then stops it gracefully.
@@ -79,8 +92,10 @@ struct WorkerHarness {
         Int(try await self.check.send("LLEN", RedisArgument(key)).int ?? -1)
     }
 
+    /// Decisions of the audit entries of `event`, every shard's (in shard order).
     func auditDecisions(event: String = "send") async throws -> [String] {
-        let entries = try await self.check.send("XRANGE", RedisArgument(self.keys.audit), "-", "+").array ?? []
+        var entries: [RedisReply] = []
+        for shard in self.space.shards { entries += try await self.check.send("XRANGE", RedisArgument(shard.audit), "-", "+").array ?? [] }
         return entries.compactMap { e -> String? in
             guard let f = e.array?[1].array, f.count >= 4, f[1].string == event else { return nil }
             return f[3].string

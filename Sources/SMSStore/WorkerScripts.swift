@@ -1,14 +1,14 @@
 import RedisClient
 
 /// The worker's atomic steps, each one Lua script.
-enum WorkerScripts {
+public enum WorkerScripts {
     /// The fence before a send, in one round trip: the job must still be in this worker's processing list (a worker
     /// that stalled past its heartbeat TTL and was reaped no longer owns it), not sent, and its number not opted out;
     /// then its send marker becomes `sending <worker>` for the lease. A marker held by another worker means that
     /// worker may have sent it before it was reaped: wait for the lease (it finishes as `1`, or lapses).
     /// KEYS: processing, send marker, optout. ARGV: raw job, worker id, lease (ms), number ('' skips the opt-out check).
     /// Returns {'send'} | {'fenced'} | {'skipped_sent'} | {'skipped_optout'} | {'busy', ms left}.
-    static let claim = RedisScript("""
+    public static let claim = RedisScript("""
         #!lua
         if not redis.call('LPOS', KEYS[1], ARGV[1]) then return {'fenced'} end
         local mine = 'sending ' .. ARGV[2]
@@ -27,7 +27,7 @@ enum WorkerScripts {
     /// skipped_sent | retry | dead | deferred: rate-limited, back to the retry set unchanged and not audited), audit maxlen, audit data, retry member or dead record, retry due (ms), dead max,
     /// number to opt out ('' none), worker id. This worker's send claim is released in any case (nothing was sent);
     /// nothing else happens to a job no longer in this worker's processing list (the reaper took it).
-    static let finish = RedisScript("""
+    public static let finish = RedisScript("""
         #!lua
         local outcome = ARGV[2]
         if redis.call('GET', KEYS[6]) == 'sending ' .. ARGV[9] then redis.call('DEL', KEYS[6]) end
@@ -47,7 +47,7 @@ enum WorkerScripts {
         """)
 
     /// Moves due retries back to the queue. KEYS: retry zset, queue. ARGV: now (ms), most to move.
-    static let schedule = RedisScript("""
+    public static let schedule = RedisScript("""
         #!lua
         local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
         for _, job in ipairs(due) do
@@ -57,12 +57,12 @@ enum WorkerScripts {
         return #due
         """)
 
-    /// Returns the jobs of a dead worker to the queue, counting recoveries; past the limit a job goes to the dead
-    /// list (poison pill). KEYS: processing, queue, dead, workers set, heartbeat.
-    /// ARGV: worker id, max recoveries, dead max, now (ISO 8601). Returns jobs moved, or -1 if the worker is alive.
-    static let reap = RedisScript("""
+    /// Returns the jobs of a dead worker (its heartbeat expired: checked by the caller, as the heartbeat lives in
+    /// another slot) to its shard's queue, counting recoveries; past the limit a job goes to the dead list (poison
+    /// pill). KEYS: processing, queue, dead (one shard). ARGV: max recoveries, dead max, now (ISO 8601).
+    /// Returns jobs moved.
+    public static let reap = RedisScript("""
         #!lua
-        if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
         local moved = 0
         while true do
           local raw = redis.call('RPOP', KEYS[1])
@@ -70,25 +70,24 @@ enum WorkerScripts {
           local ok, job = pcall(cjson.decode, raw)
           if ok and type(job) == 'table' then
             job.recovered = (tonumber(job.recovered) or 0) + 1
-            if job.recovered > tonumber(ARGV[2]) then
-              redis.call('LPUSH', KEYS[3], cjson.encode({job = job, failed_at = ARGV[4],
-                error = 'recovered from crashed workers more than ' .. ARGV[2] .. ' times (poison pill)'}))
-              redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+            if job.recovered > tonumber(ARGV[1]) then
+              redis.call('LPUSH', KEYS[3], cjson.encode({job = job, failed_at = ARGV[3],
+                error = 'recovered from crashed workers more than ' .. ARGV[1] .. ' times (poison pill)'}))
+              redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[2]) - 1)
             else
               redis.call('RPUSH', KEYS[2], cjson.encode(job))
             end
           else
-            redis.call('LPUSH', KEYS[3], cjson.encode({raw = raw, error = 'unreadable job', failed_at = ARGV[4]}))
+            redis.call('LPUSH', KEYS[3], cjson.encode({raw = raw, error = 'unreadable job', failed_at = ARGV[3]}))
           end
           moved = moved + 1
         end
-        redis.call('SREM', KEYS[4], ARGV[1])
         return moved
         """)
 
     /// Returns jobs left in this worker's own processing list by fetches whose reply never arrived (a timeout or a
     /// dropped connection after Redis had moved the job). KEYS: processing, queue. ARGV: raw jobs. Returns jobs moved.
-    static let requeueOrphans = RedisScript("""
+    public static let requeueOrphans = RedisScript("""
         #!lua
         local n = 0
         for _, raw in ipairs(ARGV) do
@@ -101,7 +100,7 @@ enum WorkerScripts {
         """)
 
     /// Gives back everything this worker holds (graceful stop). KEYS: processing, queue. Returns jobs moved.
-    static let requeue = RedisScript("""
+    public static let requeue = RedisScript("""
         #!lua
         local n = 0
         while redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT') do n = n + 1 end
@@ -110,7 +109,7 @@ enum WorkerScripts {
 
     /// GCRA rate limit shared by all workers. KEYS: state. ARGV: interval (ms), burst tolerance (ms).
     /// Returns 0 when a send may go now, else the milliseconds to wait.
-    static let rateLimit = RedisScript("""
+    public static let rateLimit = RedisScript("""
         #!lua
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -122,4 +121,26 @@ enum WorkerScripts {
         redis.call('SET', KEYS[1], nextTat, 'PX', nextTat - now + 1000)
         return 0
         """)
+
+    /// What the claim script decided.
+    public enum Claim: Equatable, Sendable {
+        case send
+        /// No longer in this worker's processing list: reaped while it stalled; another worker owns the job now.
+        case fenced
+        /// `skipped_sent` or `skipped_optout`: finish without sending.
+        case skip(String)
+        /// Another worker's claim holds the job for this many more milliseconds.
+        case busy(Int64)
+
+        public init(reply: RedisReply) throws {
+            let parts = try reply.orThrow().array ?? []
+            switch parts.first?.string {
+            case "send": self = .send
+            case "fenced": self = .fenced
+            case let outcome? where outcome == "skipped_sent" || outcome == "skipped_optout": self = .skip(outcome)
+            case "busy": self = .busy(parts.count > 1 ? parts[1].int ?? 0 : 0)
+            default: throw RedisError(.unexpectedReply, "claim script answered \(reply)")
+            }
+        }
+    }
 }

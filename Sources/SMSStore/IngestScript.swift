@@ -1,3 +1,5 @@
+import SMSCore
+
 /// The ingest transaction: ONE Lua script call per webhook request. For each message, atomically: first sighting
 /// (`SET dedup NX EX`), then the decision, audit (`XADD`) and reply job (`LPUSH`), or nothing more for a duplicate.
 /// Invalid raw items of the same request are kept in the capped `rejected` stream by the same call.
@@ -191,10 +193,10 @@ public enum IngestScript {
 
     /// Hands KEYS then ARGV of one call to `argument`, one at a time and in order, from buffers reused between
     /// arguments: the caller writes them straight into the command, with no array per argument.
-    public static func write(
-        entries: [Entry], rejected: [String], keys: RedisKeys, settings: Settings,
+    public static func write<Entries: RandomAccessCollection<Entry>>(
+        entries: Entries, rejected: [String], keys: RedisKeys, settings: Settings,
         argument: (UnsafeRawBufferPointer) -> Void
-    ) {
+    ) where Entries.Index == Int {
         var scratch: [UInt8] = []
         scratch.reserveCapacity(128)
         var w = JSONWriter(capacity: 1024)

@@ -1,0 +1,119 @@
+import RedisClient
+import SMSCore
+
+/// What the ingest script decided for one message.
+public enum IngestOutcome: String, Sendable, Hashable {
+    case duplicate
+    case queued
+    case suppressedOptOut = "suppressed_optout"
+    case suppressedRate = "suppressed_rate"
+    case noReply = "no_reply"
+}
+
+/// Stores accepted messages (and the request's rejected items) with the ingest script: ONE call per shard the
+/// request touches, the calls of several shards sent concurrently. Each call is atomic; a request spanning shards is
+/// atomic per shard: when any call fails the whole request fails (503), and the provider's retry finds what was
+/// stored as duplicates and stores the rest.
+public struct IngestStore: Sendable {
+    public static let script = RedisScript(IngestScript.source)
+
+    public let redis: RedisClient
+    public let keys: KeySpace
+    /// Replicas that must acknowledge the writes before an answer (0 = none), and how long to wait for them.
+    public var minReplicasAck = 0
+    public var replicaAckTimeout: Duration = .seconds(1)
+
+    public init(redis: RedisClient, keys: KeySpace) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    public enum Failure: Error, Sendable {
+        /// Redis did not take the call (down, timeout, refused the script).
+        case unavailable(any Error)
+        /// Stored, but on fewer replicas than required in time.
+        case notReplicated(acked: Int, required: Int)
+        /// The script answered something it never answers.
+        case unexpectedReply(String)
+    }
+
+    /// Per entry, in order: its outcome. Rejected records go with the call of the first shard (shard 0 when the
+    /// request has no valid message).
+    public func store(_ entries: [IngestScript.Entry], rejected: [String], settings: IngestScript.Settings)
+        async throws(Failure) -> [IngestOutcome]
+    {
+        if entries.isEmpty && rejected.isEmpty { return [] }
+        guard self.keys.isSharded else {
+            return try await self.call(entries[...], rejected: rejected, shard: self.keys.shards[0], settings: settings)
+        }
+        var groups: [Int: [Int]] = [:]  // shard → entry indices, in order
+        for i in entries.indices {
+            groups[self.keys.shardIndex(subscriber: entries[i].subscriber, guid: entries[i].message.guid), default: []].append(i)
+        }
+        let first = groups.keys.min() ?? 0
+        if groups.count <= 1 {
+            return try await self.call(entries[...], rejected: rejected, shard: self.keys.shards[first], settings: settings)
+        }
+        var outcomes = [IngestOutcome](repeating: .duplicate, count: entries.count)
+        let result = await withTaskGroup(of: Result<(indices: [Int], outcomes: [IngestOutcome]), Failure>.self) { group in
+            for (shard, indices) in groups {
+                let part = indices.map { entries[$0] }
+                let withRejected = shard == first ? rejected : []
+                group.addTask {
+                    do throws(Failure) {
+                        let outcomes = try await self.call(part[...], rejected: withRejected, shard: self.keys.shards[shard], settings: settings)
+                        return .success((indices, outcomes))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            var failure: Failure?
+            for await result in group {
+                switch result {
+                case .success(let part): for (i, outcome) in zip(part.indices, part.outcomes) { outcomes[i] = outcome }
+                case .failure(let error): failure = failure ?? error
+                }
+            }
+            return failure
+        }
+        if let result { throw result }
+        return outcomes
+    }
+
+    private func call(
+        _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: RedisKeys, settings: IngestScript.Settings
+    ) async throws(Failure) -> [IngestOutcome] {
+        let call = Self.call(entries: entries, rejected: rejected, keys: shard, settings: settings)
+        let reply: RedisReply
+        do {
+            if self.minReplicasAck > 0 {
+                let (r, acked) = try await self.redis.evaluate(
+                    Self.script, call: call, waitForReplicas: self.minReplicasAck, timeout: self.replicaAckTimeout)
+                guard acked >= self.minReplicasAck else { throw Failure.notReplicated(acked: acked, required: self.minReplicasAck) }
+                reply = r
+            } else {
+                reply = try await self.redis.evaluate(Self.script, call: call)
+            }
+        } catch let error as Failure {
+            throw error
+        } catch {
+            throw .unavailable(error)
+        }
+        let outcomes = reply.array?.compactMap { $0.string.flatMap(IngestOutcome.init(rawValue:)) } ?? []
+        guard outcomes.count == entries.count else { throw .unexpectedReply(String(describing: reply).prefix(200).description) }
+        return outcomes
+    }
+
+    /// One shard's `EVALSHA`: KEYS, ARGV and the JSON records written straight into one RESP buffer.
+    public static func call<Entries: RandomAccessCollection<IngestScript.Entry>>(
+        entries: Entries, rejected: [String], keys: RedisKeys, settings: IngestScript.Settings
+    ) -> RedisCommand where Entries.Index == Int {
+        let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count)
+        var builder = RedisCommandBuilder(
+            evaluating: Self.script, keys: counts.keys, arguments: counts.arguments,
+            capacity: 512 + 1024 * entries.count + rejected.reduce(0) { $0 + $1.utf8.count + 16 })
+        IngestScript.write(entries: entries, rejected: rejected, keys: keys, settings: settings) { builder.append($0) }
+        return builder.command
+    }
+}

@@ -1,0 +1,99 @@
+/// Every Redis key smshook uses, in one place. See docs/ARCHITECTURE.md for the data model.
+///
+/// The keys of one subscriber live in one shard, so that one script call can touch all of them. With one shard
+/// (standalone Redis, Sentinel) the names are plain: `smshook:dedup:<guid>`, `smshook:replies`. With several (a Redis
+/// Cluster) each shard's keys carry the hash tag `{s}` and so share one slot: `smshook:{7}:dedup:<guid>`,
+/// `smshook:{7}:replies`. Keys shared by all shards (worker registry, send rate limits) carry `{global}`.
+public struct KeySpace: Sendable, Hashable {
+    public let prefix: String
+    /// One shard's keys per shard, by index.
+    public let shards: [RedisKeys]
+    /// Prefix of the keys shared by all shards.
+    private let global: String
+
+    /// Most shards a deployment may use: every fetch loop of every worker polls its share of them.
+    public static let maxShards = 1024
+
+    /// - Parameter shards: 1 for plain names; more (clamped to 1...`maxShards`) for hash-tagged shards.
+    public init(prefix: String = "smshook", shards: Int = 1) {
+        self.prefix = prefix
+        let count = min(max(shards, 1), Self.maxShards)
+        self.shards = count == 1 ? [RedisKeys(prefix: prefix)] : (0..<count).map { RedisKeys(prefix: prefix, shard: $0) }
+        self.global = count == 1 ? prefix : prefix + ":{global}"
+    }
+
+    public var isSharded: Bool { self.shards.count > 1 }
+
+    /// The shard of a message: by its subscriber (normalised number), or by its guid when it has none. A provider's
+    /// retry carries both again, so it reaches the same shard and is caught there.
+    public func shard(subscriber: String?, guid: String) -> RedisKeys {
+        self.shards[self.shardIndex(subscriber: subscriber, guid: guid)]
+    }
+
+    public func shardIndex(subscriber: String?, guid: String) -> Int {
+        guard self.shards.count > 1 else { return 0 }
+        return Int(Self.fnv1a(subscriber ?? guid) % UInt64(self.shards.count))
+    }
+
+    /// 64-bit FNV-1a of the UTF-8 text: stable across processes, hosts and versions (unlike `Hasher`).
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
+
+    /// Set of live worker ids (their processing lists are checked by the reaper).
+    public var workers: String { self.global + ":workers" }
+    public func heartbeat(_ worker: String) -> String { self.global + ":worker:" + worker }
+    /// Lock held by the one worker that reaps at a time.
+    public var reaperLock: String { self.global + ":reaper" }
+    /// Shared send rate limit per channel (GCRA theoretical arrival time).
+    public func sendRate(_ channel: String) -> String { self.global + ":ratelimit:" + channel }
+    /// The shard count this key space was first used with; serve and workers refuse to start with another.
+    public var layout: String { self.global + ":shards" }
+}
+
+/// The keys of one shard.
+public struct RedisKeys: Sendable, Hashable {
+    /// `smshook`, or `smshook:{7}` for shard 7 of several.
+    public let base: String
+    public let index: Int
+    /// List of reply jobs (LPUSH by serve, BLMOVE/LMOVE by workers).
+    public let replies: String
+    /// Stream: every message, its classification and reply decision; every send outcome.
+    public let audit: String
+    /// Stream: raw items refused by validation, kept so nothing is lost.
+    public let rejected: String
+    public let optOut: String
+
+    /// The one shard of a key space without shards: plain names.
+    public init(prefix: String = "smshook") { self.init(base: prefix, index: 0) }
+
+    /// Shard `shard` of several: names with the hash tag `{shard}`.
+    public init(prefix: String, shard: Int) { self.init(base: "\(prefix):{\(shard)}", index: shard) }
+
+    private init(base: String, index: Int) {
+        self.base = base
+        self.index = index
+        self.replies = base + ":replies"
+        self.audit = base + ":audit"
+        self.rejected = base + ":rejected"
+        self.optOut = base + ":optout"
+    }
+
+    /// `SET NX EX`: first sighting of a message id.
+    public func dedup(_ guid: String) -> String { self.base + ":dedup:" + guid }
+    /// Jobs held by one worker.
+    public func processing(_ worker: String) -> String { self.base + ":replies:processing:" + worker }
+    public var retry: String { self.base + ":replies:retry" }
+    public var dead: String { self.base + ":replies:dead" }
+    /// Set by a worker after a successful send (TTL), so a recovered job is not sent twice.
+    public func sent(_ jobID: String) -> String { self.base + ":sent:" + jobID }
+    /// Loop guard: replies to one number in the current window.
+    public func rate(_ number: String) -> String { self.base + ":rate:" + number }
+    /// The opt-out set: the global one, or a channel's own when opt-out is scoped per channel.
+    public func optOut(channel: String?) -> String {
+        guard let channel else { return self.optOut }
+        return self.optOut + ":" + channel
+    }
+}
