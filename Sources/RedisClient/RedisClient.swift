@@ -153,6 +153,12 @@ public final class RedisClient: Service, Sendable {
         return primaries.map { ($0.text, slots[$0] ?? 0) }
     }
 
+    /// The primary serving `key` (host:port in a cluster; the URL of a single server), for tools and reports.
+    public func primary(ofKey key: String) async throws -> String {
+        guard let cluster = self.cluster else { return self.configuration.redactedURL }
+        return try await cluster.primary(forSlot: RedisClusterSlot.of(key)).text
+    }
+
     /// Reads the cluster's slot map again now (after a resharding, for tools); nothing for a single server.
     public func refreshClusterMap() async throws { try await self.cluster?.refresh() }
 

@@ -74,6 +74,8 @@ final class RedisCluster: Sendable {
         return endpoint
     }
 
+    func primary(forSlot slot: Int) async throws -> RedisConfiguration.Endpoint { try await self.primary(for: slot) }
+
     /// Sends `commands` to the primary of their slot, following redirects.
     func execute(_ commands: [RedisCommand], timeout: Duration?) async throws -> [RedisReply] {
         let slot = commands.lazy.compactMap(\.slot).first

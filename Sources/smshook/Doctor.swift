@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RedisClient
 import SMSCore
+import SMSStore
 import SMSWebhook
 import SMSWorker
 
@@ -92,16 +93,34 @@ struct Doctor: AsyncParsableCommand {
             return
         }
         do {
-            let info = Self.info(try await redis.send("INFO", "server").orThrow().string ?? "")
-                .merging(Self.info(try await redis.send("INFO", "memory").orThrow().string ?? "")) { $1 }
-                .merging(Self.info(try await redis.send("INFO", "persistence").orThrow().string ?? "")) { $1 }
-            let version = info["redis_version"] ?? "?"
-            let major = Int(version.split(separator: ".").first ?? "") ?? 0
-            report.say(major >= 7 ? .ok : .fail, "Redis version \(version) (7 or later needed: script flags, BLMOVE, ACL selectors)")
-            let policy = info["maxmemory_policy"] ?? "?"
-            report.say(policy == "noeviction" ? .ok : .fail, "maxmemory-policy \(policy)" + (policy == "noeviction" ? "" : ": evicting dedup keys or jobs breaks the guarantees; set noeviction"))
-            let aof = info["aof_enabled"] == "1"
-            report.say(aof ? .ok : .warn, aof ? "AOF is on" : "AOF is off: a Redis restart loses what was written since the last snapshot")
+            let primaries = try await redis.primaries()
+            if redis.isCluster {
+                let covered = primaries.reduce(0) { $0 + $1.slots }
+                report.say(covered == RedisClusterSlot.count ? .ok : .fail,
+                    "Redis Cluster: \(primaries.count) primaries serve \(covered) of \(RedisClusterSlot.count) slots")
+                let keys = KeySpace(prefix: serve.keyPrefix, shards: serve.shards)
+                var perPrimary: [String: Int] = [:]
+                for shard in keys.shards { perPrimary[try await redis.primary(ofKey: shard.replies), default: 0] += 1 }
+                let spread = perPrimary.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let even = Double(keys.shards.count) / Double(max(primaries.count, 1))
+                let worst = perPrimary.values.map { abs(Double($0) - even) / even }.max() ?? 0
+                report.say(worst <= 0.15 && perPrimary.count == primaries.count ? .ok : .warn,
+                    "\(keys.shards.count) shards per primary: \(spread)" + (worst <= 0.15 ? "" : " (uneven: move slots or change SMSHOOK_SHARDS before going live)"))
+            }
+            let infos = try await [RedisArgument("server"), "memory", "persistence"].asyncMap { section in
+                try await redis.onEachPrimary(RedisCommand("INFO", section)).map { Self.info(try $0.orThrow().string ?? "") }
+            }
+            for (i, primary) in primaries.enumerated() {
+                let info = infos[0][i].merging(infos[1][i]) { $1 }.merging(infos[2][i]) { $1 }
+                let on = redis.isCluster ? " on \(primary.endpoint)" : ""
+                let version = info["redis_version"] ?? "?"
+                let major = Int(version.split(separator: ".").first ?? "") ?? 0
+                report.say(major >= 7 ? .ok : .fail, "Redis version \(version)\(on) (7 or later needed: script flags, BLMOVE, ACL selectors)")
+                let policy = info["maxmemory_policy"] ?? "?"
+                report.say(policy == "noeviction" ? .ok : .fail, "maxmemory-policy \(policy)\(on)" + (policy == "noeviction" ? "" : ": evicting dedup keys or jobs breaks the guarantees; set noeviction"))
+                let aof = info["aof_enabled"] == "1"
+                report.say(aof ? .ok : .warn, aof ? "AOF is on\(on)" : "AOF is off\(on): a Redis restart loses what was written since the last snapshot")
+            }
         } catch {
             report.say(.warn, "cannot read INFO (\(error)); check version, maxmemory-policy and AOF as an admin")
         }
@@ -124,6 +143,15 @@ struct Doctor: AsyncParsableCommand {
             guard let colon = line.firstIndex(of: ":"), !line.hasPrefix("#") else { continue }
             out[String(line[..<colon])] = String(line[line.index(after: colon)...])
         }
+        return out
+    }
+}
+
+extension Array {
+    /// `map` with an async transform, one element after another.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var out: [T] = []
+        for element in self { out.append(try await transform(element)) }
         return out
     }
 }

@@ -146,6 +146,11 @@ struct OperatorCommandTopologyTests {
         #expect(listed == 0 && numbers == "+15550100042\n")
         let (missing, _) = try OperatorCommandTests.smshook(["inspect", "guid", "never-seen"], env: all)
         #expect(missing == 1)
+        let (healthy, report) = try OperatorCommandTests.smshook(["doctor"], env: OperatorCommandTests.healthyEnv.merging(all) { $1 })
+        #expect(healthy == 0, "\(report)")
+        #expect(report.contains("ok   Redis Cluster: 3 primaries serve 16384 of 16384 slots"), "\(report)")
+        #expect(report.contains("ok   64 shards per primary: "), "\(report)")  // 21/22/21 over the three primaries
+        #expect(report.components(separatedBy: "ok   maxmemory-policy noeviction on 127.0.0.1:").count == 4)
         await service.check.shutdown()
     }
 }
