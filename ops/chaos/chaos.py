@@ -12,15 +12,16 @@ import tempfile
 import threading
 import time
 
+from cluster import cluster_failover, cluster_reshard, cluster_storm
 from network import network_faults
 from recovery import spool_drain_kill, stalled_worker, tls_restart
 from harness import (ROOT, Load, Procs, Redis, Sentinel, Sink, enqueue_jobs, message, post, processing_total,
                      redis_cli, serve, verify_stored, wait_for, worker)
 
 SCALE = {"small": {"storm": 1000, "crash": 1500, "load_s": 2.0, "away_s": 3.0, "stall_jobs": 1000, "stall_s": 5, "lease_s": 10,
-                   "phase_s": 4.0, "partition_s": 4.0},
+                   "phase_s": 4.0, "partition_s": 4.0, "reshard_slots": 1200},
          "full": {"storm": 5000, "crash": 5000, "load_s": 4.0, "away_s": 20.0, "stall_jobs": 3000, "stall_s": 40, "lease_s": 60,
-                  "phase_s": 15.0, "partition_s": 10.0}}
+                  "phase_s": 15.0, "partition_s": 10.0, "reshard_slots": 5461}}
 
 
 def retry_storm(b, s):
@@ -289,6 +290,10 @@ SCENARIOS = [
     ("9 stalled worker (SIGSTOP past its TTL)", stalled_worker),
     ("10 network faults between serve and Redis", network_faults),
     ("11 TLS Redis restart under load", tls_restart),
+    ("12 Redis Cluster retry storm", cluster_storm),
+    ("13a Redis Cluster primary SIGKILL", lambda b, s: cluster_failover(b, s, False)),
+    ("13b Redis Cluster primary SIGKILL, REDIS_MIN_REPLICAS_ACK=1", lambda b, s: cluster_failover(b, s, True)),
+    ("14 Redis Cluster live resharding under load", cluster_reshard),
 ]
 
 

@@ -99,9 +99,9 @@ class Sentinel:
         assert wait_for(lambda: redis_cli(self.port, "ping") == "PONG")
 
 
-def serve(procs, binary, redis_env, prefix, env=None):
+def serve(procs, binary, redis_env, prefix, env=None, admin=None):
     port = free_port()
-    procs.start([binary, "serve", "--port", str(port), "--admin-port", str(free_port())],
+    procs.start([binary, "serve", "--port", str(port), "--admin-port", str(admin or free_port())],
                 env={**redis_env, "SMSHOOK_KEY_PREFIX": prefix, "SMSHOOK_AUTH": "none", "LOG_LEVEL": "error",
                      "SMSHOOK_CONFIG": os.path.join(ROOT, "config/smshook.yaml"), **(env or {})},
                 log=f"serve-{port}.log")
