@@ -4,7 +4,7 @@ CONFIG ?= debug
 SWIFT_FLAGS ?=
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)/smshook
 
-.PHONY: all deps build build-release run test chaos soak fuzz eval bench bench-redis install uninstall clean
+.PHONY: all deps build build-release run test chaos soak fuzz eval bench bench-cluster bench-redis install uninstall clean
 PREFIX ?= /usr/local
 export PREFIX DESTDIR
 
@@ -60,6 +60,11 @@ bench: deps
 	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
 	$(SWIFT) build -c release --product smshook-bench $(SWIFT_FLAGS)
 	ops/scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook" "$$($(SWIFT) build -c release --show-bin-path)/smshook-bench"
+
+## Ingest on a 3-primary Redis Cluster next to a single Redis, key spread, worker pickup (part of `make bench`).
+bench-cluster: deps
+	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
+	ops/scripts/bench-cluster.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook"
 
 ## The Redis client against redis-benchmark, in the same run.
 bench-redis: deps

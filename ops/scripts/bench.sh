@@ -108,6 +108,10 @@ rb=$(redis-benchmark -p "$rport" -c 50 -n 200000 -t set,lpush -q | tr '\r' '\n' 
 set_rate=$(echo "$rb" | awk '$1 == "SET:" {print $2}')
 lpush_rate=$(echo "$rb" | awk '$1 == "LPUSH:" {print $2}')
 
+echo "Redis Cluster next to a single Redis"
+"$here/bench-cluster.sh" "$bin" "$rounds" >"$dir/cluster.out" 2>&1 || { cat "$dir/cluster.out" >&2; exit 1; }
+grep -A14 '^| figure' "$dir/cluster.out" >&2 || true
+
 pipeline=""
 if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one message, in-process (no I/O)
     echo "ingest steps (smshook-bench pipeline)"
@@ -163,5 +167,9 @@ $(cat "$dir/results")
 $(cat "$root/ops/bench/where-the-time-goes.md" 2>/dev/null)
 
 $(cat "$root/ops/bench/redis-client.md" 2>/dev/null)
+
+$(cat "$root/ops/bench/redis-cluster.md" 2>/dev/null)
+
+$(cat "$root/ops/bench/scaling-model.md" 2>/dev/null)
 MD
 echo "wrote BENCHMARKS.md"
