@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "smshook", targets: ["smshook"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "SMSCore", targets: ["SMSCore"]),
+        .library(name: "SMSSystem", targets: ["SMSSystem"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -49,6 +50,10 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SMSSystem",
+            dependencies: ["SMSCore"]
+        ),
+        .target(
             name: "SMSStore",
             dependencies: ["SMSCore", "RedisClient"]
         ),
@@ -56,6 +61,7 @@ let package = Package(
             name: "SMSWebhook",
             dependencies: [
                 "SMSCore",
+                "SMSSystem",
                 "SMSStore",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -70,6 +76,7 @@ let package = Package(
             name: "SMSWorker",
             dependencies: [
                 "SMSCore",
+                "SMSSystem",
                 "SMSStore",
                 "RedisClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -83,6 +90,7 @@ let package = Package(
             name: "smshook",
             dependencies: [
                 "SMSCore",
+                "SMSSystem",
                 "SMSStore",
                 "RedisClient",
                 "SMSWebhook",
@@ -108,6 +116,7 @@ let package = Package(
                 "RedisClient",
                 "SMSCore",
                 "SMSStore",
+                "SMSSystem",
                 "SMSWebhook",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -118,7 +127,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SMSCoreTests",
-            dependencies: ["SMSCore"]
+            dependencies: ["SMSCore", "SMSSystem"]
         ),
         .testTarget(
             name: "SMSStoreTests",
@@ -128,6 +137,7 @@ let package = Package(
             name: "SMSWorkerTests",
             dependencies: [
                 "SMSWorker",
+                "SMSSystem",
                 "SMSStore",
                 "SMSWebhook",
                 "SMSCore",
@@ -141,6 +151,7 @@ let package = Package(
             name: "SMSWebhookTests",
             dependencies: [
                 "SMSWebhook",
+                "SMSSystem",
                 "SMSStore",
                 "SMSCore",
                 "RedisClient",

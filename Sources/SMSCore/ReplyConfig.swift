@@ -83,33 +83,27 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
         return config
     }
 
-    /// Loads from `path`, or from the first of `./config/smshook.yaml`, `/etc/smshook/smshook.yaml` that exists.
-    public static func load(path: String?) throws -> (ReplyConfig, String) {
-        let file = try self.loadFile(path: path)
-        return (file.config, file.path)
-    }
-
     /// A config file as loaded: where from, and the SHA-256 of its text (so instances can be compared).
     public struct File: Sendable {
         public let config: ReplyConfig
         public let path: String
         public let sha256: String
+
+        /// Parses `text`, the contents of the file at `path` (named in errors). Pure: reading the file is the
+        /// caller's (`ReplyConfig.loadFile` in SMSSystem).
+        public init(text: String, path: String) throws {
+            do {
+                self.config = try ReplyConfig.parse(text)
+            } catch let error as ReplyConfigError {
+                throw ReplyConfigError(message: "\(path): \(error.message)")
+            }
+            self.path = path
+            self.sha256 = SHA256.hash(data: Array(text.utf8)).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        }
     }
 
-    public static func loadFile(path: String?) throws -> File {
-        let candidates = path.map { [$0] } ?? ["config/smshook.yaml", "/etc/smshook/smshook.yaml"]
-        for candidate in candidates where FileManager.default.fileExists(atPath: candidate) {
-            let text = try String(contentsOfFile: candidate, encoding: .utf8)
-            do {
-                let hash = SHA256.hash(data: Array(text.utf8)).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
-                return File(config: try self.parse(text), path: candidate, sha256: hash)
-            } catch let error as ReplyConfigError {
-                throw ReplyConfigError(message: "\(candidate): \(error.message)")
-            }
-        }
-        throw ReplyConfigError(
-            message: "no config file at \(candidates.joined(separator: " or ")); set SMSHOOK_CONFIG to config/smshook.yaml")
-    }
+    /// Where the config file is looked for when no path is given, in order.
+    public static let defaultPaths = ["config/smshook.yaml", "/etc/smshook/smshook.yaml"]
 
     /// Reply templates by intent.
     public var templates: [Intent: String] {
@@ -123,5 +117,6 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
 
 public struct ReplyConfigError: Error, CustomStringConvertible, Sendable {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { self.message }
 }

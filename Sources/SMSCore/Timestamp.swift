@@ -1,15 +1,10 @@
 import Glibc
 
-/// UTC timestamps in ISO 8601 with milliseconds, without Foundation's formatter cost on the hot path.
+/// UTC timestamps in ISO 8601 with milliseconds, without Foundation's formatter cost on the hot path. Pure: the
+/// time comes from the caller (`Timestamp.now()` in SMSSystem reads the clock).
 public enum Timestamp {
-    public static func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return self.format(seconds: ts.tv_sec, milliseconds: Int(ts.tv_nsec / 1_000_000))
-    }
-
     /// `2025-01-20T10:15:00.123Z` for a time in seconds since 1970 (UTC) and its milliseconds.
-    static func format(seconds: Int, milliseconds: Int) -> String {
+    public static func format(seconds: Int, milliseconds: Int) -> String {
         var t = seconds
         var parts = tm()
         gmtime_r(&t, &parts)

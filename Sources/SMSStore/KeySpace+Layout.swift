@@ -8,8 +8,12 @@ extension KeySpace {
 
     /// `SMSHOOK_SHARDS`: 1 (plain key names) unless Redis is a cluster.
     public static func shardCount(_ env: [String: String], cluster: Bool) throws -> Int {
-        try EnvironmentReader(env).int(
+        let n = try EnvironmentReader(env).int(
             "SMSHOOK_SHARDS", default: cluster ? Self.defaultClusterShards : 1, range: 1...Self.maxShards)
+        if cluster && n < 2 {  // one shard has plain names: a message's keys would hash to different slots
+            throw ConfigurationError(variable: "SMSHOOK_SHARDS", message: "a Redis Cluster needs at least 2 shards, got \(n)")
+        }
+        return n
     }
 
     public enum LayoutError: Error, CustomStringConvertible {

@@ -49,8 +49,9 @@ public struct KeySpace: Sendable, Hashable {
     public var reaperLock: String { self.global + ":reaper" }
     /// Shared send rate limit per channel (GCRA theoretical arrival time).
     public func sendRate(_ channel: String) -> String { self.global + ":ratelimit:" + channel }
-    /// The shard count this key space was first used with; serve and workers refuse to start with another.
-    public var layout: String { self.global + ":shards" }
+    /// The shard count this key space was first used with; serve and workers refuse to start with another. Named
+    /// alike whatever the count (no hash tag), so that every count finds it.
+    public var layout: String { self.prefix + ":shards" }
 }
 
 /// The keys of one shard.

@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import SMSCore
+import SMSSystem
 import ServiceLifecycle
 import UnixSignals
 

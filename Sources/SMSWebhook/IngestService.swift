@@ -1,6 +1,7 @@
 import Logging
 import RedisClient
 import SMSCore
+import SMSSystem
 import SMSStore
 
 /// Classifies validated messages and stores them with ONE script call per shard: dedup, audit and reply job,

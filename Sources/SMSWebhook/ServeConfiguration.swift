@@ -1,5 +1,6 @@
 import RedisClient
 import SMSCore
+import SMSSystem
 import SMSStore
 
 /// Everything `smshook serve` reads from the environment. Every key is documented in README.md.

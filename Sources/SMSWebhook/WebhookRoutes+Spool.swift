@@ -1,6 +1,7 @@
 import Logging
 import Metrics
 import SMSCore
+import SMSSystem
 
 /// Storing a call: in Redis, or, when Redis is unreachable and a spool directory is configured, fsynced in the spool
 /// (replayed by `SpoolDrainer`). Without a spool, or with the spool full, the caller gets 503 as before.

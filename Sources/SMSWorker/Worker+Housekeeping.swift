@@ -85,7 +85,7 @@ extension Worker {
         var unheld: Set<Held> = []
         var failed = false
         for shard in self.keys.shards {
-            let processing = shard.processing(self.configuration.workerID)
+            let processing = self.processingKeys[shard.index]
             do {
                 let listed = try await self.redis.send("LRANGE", RedisArgument(processing), 0, 999).array ?? []
                 if listed.isEmpty { continue }

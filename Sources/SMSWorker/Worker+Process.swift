@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 import RedisClient
 import SMSCore
+import SMSSystem
 import SMSStore
 
 extension Worker {
@@ -98,7 +99,7 @@ extension Worker {
 
     /// `WorkerScripts.claim`: still ours, not sent, not opted out; the send marker then holds our lease.
     private func claim(_ shard: RedisKeys, _ raw: [UInt8], _ job: ReplyJob) async throws -> WorkerScripts.Claim {
-        let keys = [shard.processing(self.configuration.workerID), shard.sent(job.id), self.optOutKey(job, shard)].map { RedisArgument($0) }
+        let keys = [self.processingKeys[shard.index], shard.sent(job.id), self.optOutKey(job, shard)].map { RedisArgument($0) }
         // The one opt-out confirmation is meant for a number that has just opted out.
         let number = job.intent == .optOut ? "" : job.to
         return try WorkerScripts.Claim(reply: try await self.redis.evaluate(
@@ -159,7 +160,7 @@ extension Worker {
                 optOutKey: job.map { self.optOutKey($0, shard) } ?? shard.optOut)
         } else {
             let keys = [
-                shard.processing(self.configuration.workerID), shard.audit, shard.retry, shard.dead,
+                self.processingKeys[shard.index], shard.audit, shard.retry, shard.dead,
                 job.map { self.optOutKey($0, shard) } ?? shard.optOut, shard.sent(job?.id ?? "-"),
             ].map { RedisArgument($0) }
             let arguments = [
@@ -180,7 +181,7 @@ extension Worker {
     private func finishSent(_ shard: RedisKeys, _ raw: [UInt8], jobID: String, record: [UInt8], optOut: String?, optOutKey: String) async {
         var transaction = [
             RedisCommand("MULTI"),
-            RedisCommand("LREM", RedisArgument(shard.processing(self.configuration.workerID)), 1, RedisArgument(bytes: raw)),
+            RedisCommand("LREM", RedisArgument(self.processingKeys[shard.index]), 1, RedisArgument(bytes: raw)),
             RedisCommand("SET", RedisArgument(shard.sent(jobID)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
         ]
         if let optOut { transaction.append(RedisCommand("SADD", RedisArgument(optOutKey), RedisArgument(optOut))) }

@@ -25,6 +25,8 @@ public final class Worker: Service, Sendable {
     /// The job each fetch loop is working on now and its shard (by loop index: a cheap update per job); anything
     /// else found in a processing list twice in a row is an orphan of a fetch whose reply never arrived.
     let inFlight = Mutex<[Int: Held]>([:])
+    /// This worker's processing list in each shard, by shard index (built once: used several times per job).
+    let processingKeys: [String]
 
     struct Held: Hashable, Sendable {
         let shard: Int
@@ -42,6 +44,7 @@ public final class Worker: Service, Sendable {
         self.redis = redis
         self.channels = channels
         self.keys = KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards)
+        self.processingKeys = self.keys.shards.map { $0.processing(configuration.workerID) }
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger
@@ -125,7 +128,7 @@ public final class Worker: Service, Sendable {
         let shard = self.keys.shards[0]
         let connection = self.redis.makeDedicatedConnection()
         let block = self.configuration.blockSeconds
-        let processing = shard.processing(self.configuration.workerID)
+        let processing = self.processingKeys[0]
         let fetch = RedisCommand(
             "BLMOVE", RedisArgument(shard.replies), RedisArgument(processing), "RIGHT", "LEFT", RedisArgument(String(block)))
         let timeout = Duration.seconds(block) + self.configuration.redis.commandTimeout
@@ -159,7 +162,7 @@ public final class Worker: Service, Sendable {
         let shards = Self.shards(ofLoop: index, loops: self.configuration.concurrency, shards: self.keys.shards.count)
             .map { self.keys.shards[$0] }
         let fetches = shards.map {
-            RedisCommand("LMOVE", RedisArgument($0.replies), RedisArgument($0.processing(self.configuration.workerID)), "RIGHT", "LEFT")
+            RedisCommand("LMOVE", RedisArgument($0.replies), RedisArgument(self.processingKeys[$0.index]), "RIGHT", "LEFT")
         }
         var next = 0
         var pause = 5
@@ -216,7 +219,7 @@ public final class Worker: Service, Sendable {
                 while let shard = left.first {
                     let moved = try await self.redis.evaluate(
                         WorkerScripts.requeue,
-                        keys: [RedisArgument(shard.processing(self.configuration.workerID)), RedisArgument(shard.replies)],
+                        keys: [RedisArgument(self.processingKeys[shard.index]), RedisArgument(shard.replies)],
                         arguments: [])
                     if let n = moved.int, n > 0 { self.logger.info("jobs given back to the queue", metadata: ["jobs": "\(n)"]) }
                     left.removeFirst()

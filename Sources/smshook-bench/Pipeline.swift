@@ -1,5 +1,6 @@
 import Foundation
 import SMSCore
+import SMSSystem
 import SMSStore
 import SMSWebhook
 

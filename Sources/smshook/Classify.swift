@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SMSCore
+import SMSSystem
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RedisClient
 import SMSCore
+import SMSSystem
 import SMSStore
 import SMSWebhook
 

@@ -3,6 +3,7 @@ import Logging
 import Prometheus
 import Metrics
 import SMSCore
+import SMSSystem
 
 enum Logging {
     /// A logger at LOG_LEVEL (default info); `LOG_FORMAT=json` gives one JSON object per line.

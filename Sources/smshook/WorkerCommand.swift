@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import RedisClient
 import SMSCore
+import SMSSystem
 import SMSWebhook
 import SMSWorker
 import ServiceLifecycle

@@ -1,5 +1,6 @@
 import Foundation
 import SMSCore
+import SMSSystem
 import Testing
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

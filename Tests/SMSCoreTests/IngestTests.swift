@@ -1,4 +1,5 @@
 @testable import SMSCore
+import SMSSystem
 import Testing
 
 @Suite struct IngestSummaryTests {

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import RedisClient
 import SMSCore
+import SMSSystem
 import SMSStore
 import SMSWebhook
 import TestSupport

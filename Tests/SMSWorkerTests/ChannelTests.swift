@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import RedisClient
 import SMSCore
+import SMSSystem
 import SMSWebhook
 import SMSWorker
 import Synchronization

@@ -73,9 +73,19 @@ public func runTool(_ name: String, _ arguments: [String]) throws -> String {
     return output
 }
 
-/// One cluster shared by the suites of a test process (each test uses its own key prefix); made on first use.
+/// One cluster shared by the suites of a test process (each test uses its own key prefix); made on first use and
+/// stopped when the process exits (a static is never deinitialised, so its nodes would outlive the tests).
 public enum TestCluster {
-    private static let made = Result { try RedisClusterServer() }
+    private static let made = Result {
+        let cluster = try RedisClusterServer()
+        atexit { TestCluster.stop() }
+        return cluster
+    }
 
     public static func shared() throws -> RedisClusterServer { try self.made.get() }
+
+    private static func stop() {
+        guard case .success(let cluster) = self.made else { return }
+        for node in cluster.nodes { node.stop() }
+    }
 }

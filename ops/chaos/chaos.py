@@ -273,7 +273,17 @@ NOTES = (
     "towards Redis by 50 +- 20 ms; loss and the partition are nftables drops in Redis's namespace. During the "
     "partition each call waits for the command timeout (1 s here) and is then spooled (503 without a spool). A "
     "worker drains throughout; every acknowledged message is checked at the provider sink.\n"
-    "- 11: serve reconnects over TLS by itself (certificate verified against the test CA) once Redis is back.\n")
+    "- 11: serve reconnects over TLS by itself (certificate verified against the test CA) once Redis is back.\n"
+    "- 12-14 run on a Redis Cluster of 3 primaries and 3 replicas on loopback (`cluster-node-timeout` 1 s, "
+    "`cluster-require-full-coverage no`, AOF always), 64 shards; every acknowledged message is checked in its own "
+    "shard (dedup key and audit entry; reply job or delivery).\n"
+    "- 13: the longest gap is for the shards of the killed primary: `cluster-node-timeout` (1 s here, 15 s by "
+    "default) plus the replica's election; the other shards keep answering 2xx throughout. With "
+    "`REDIS_MIN_REPLICAS_ACK=1` the promoted replica has no replica until the old primary rejoins as one (restarted "
+    "here right after the promotion), and answers 503 until then.\n"
+    "- 14: `redis-cli --cluster reshard` moves slots with their keys (`MIGRATE`) while 8 threads post messages and "
+    "a worker drains; a shard's keys move in one short step, so most calls meet a `MOVED` (one per moved shard per "
+    "client) and few or none an `ASK`/`TRYAGAIN`.\n")
 
 
 SCENARIOS = [

@@ -1,9 +1,10 @@
+import Foundation
 import FuzzSupport
 import SMSCore
 
 /// The classifier and its normaliser on any text, with the shipped vocabulary; the subscriber normaliser too.
 /// Run from the repository root (ops/scripts/fuzz.sh does): config/smshook.yaml, as serve reads it.
-let classifier = Classifier(config: try! ReplyConfig.load(path: nil).0.classifier)
+let classifier = Classifier(config: try! ReplyConfig.parse(String(contentsOfFile: "config/smshook.yaml", encoding: .utf8)).classifier)
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
