@@ -24,6 +24,10 @@ public struct KeySpace: Sendable, Hashable {
 
     public var isSharded: Bool { self.shards.count > 1 }
 
+    /// Each shard's share of a cap meant for the whole key space (`SMSHOOK_AUDIT_MAXLEN` is the audit's total length,
+    /// whatever the shards), rounded up.
+    public func perShard(_ total: Int) -> Int { max(1, total / self.shards.count + (total % self.shards.count == 0 ? 0 : 1)) }
+
     /// The shard of a message: by its subscriber (normalised number), or by its guid when it has none. A provider's
     /// retry carries both again, so it reaches the same shard and is caught there.
     public func shard(subscriber: String?, guid: String) -> RedisKeys {

@@ -18,6 +18,9 @@ public struct IngestService: Sendable {
         redis: RedisClient, keys: KeySpace, settings: IngestScript.Settings, rules: ReplyRules, instance: String
     ) {
         self.store = IngestStore(redis: redis, keys: keys)
+        var settings = settings  // the configured caps are totals: each shard's stream keeps its share
+        settings.auditMaxLength = keys.perShard(settings.auditMaxLength)
+        settings.rejectedMaxLength = keys.perShard(settings.rejectedMaxLength)
         self.settings = settings
         self.rules = rules
         self.instance = instance

@@ -164,7 +164,7 @@ extension Worker {
                 job.map { self.optOutKey($0, shard) } ?? shard.optOut, shard.sent(job?.id ?? "-"),
             ].map { RedisArgument($0) }
             let arguments = [
-                RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.configuration.auditMaxLength),
+                RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.auditMaxLength),
                 RedisArgument(bytes: w.bytes), RedisArgument(detail), RedisArgument(String(due)),
                 RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""), RedisArgument(self.configuration.workerID),
             ]
@@ -186,7 +186,7 @@ extension Worker {
         ]
         if let optOut { transaction.append(RedisCommand("SADD", RedisArgument(optOutKey), RedisArgument(optOut))) }
         transaction.append(RedisCommand(
-            "XADD", RedisArgument(shard.audit), "MAXLEN", "~", RedisArgument(self.configuration.auditMaxLength), "*",
+            "XADD", RedisArgument(shard.audit), "MAXLEN", "~", RedisArgument(self.auditMaxLength), "*",
             "event", "send", "decision", "sent", "data", RedisArgument(bytes: record)))
         transaction.append(RedisCommand("EXEC"))
         let commands = transaction

@@ -27,6 +27,8 @@ public final class Worker: Service, Sendable {
     let inFlight = Mutex<[Int: Held]>([:])
     /// This worker's processing list in each shard, by shard index (built once: used several times per job).
     let processingKeys: [String]
+    /// Each shard's share of `SMSHOOK_AUDIT_MAXLEN`.
+    let auditMaxLength: Int
 
     struct Held: Hashable, Sendable {
         let shard: Int
@@ -45,6 +47,7 @@ public final class Worker: Service, Sendable {
         self.channels = channels
         self.keys = KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards)
         self.processingKeys = self.keys.shards.map { $0.processing(configuration.workerID) }
+        self.auditMaxLength = self.keys.perShard(configuration.auditMaxLength)
         var logger = logger
         logger[metadataKey: "worker.id"] = "\(configuration.workerID)"
         self.logger = logger

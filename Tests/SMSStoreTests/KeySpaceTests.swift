@@ -49,6 +49,9 @@ import TestSupport
         #expect(throws: ConfigurationError.self) { try KeySpace.shardCount(["SMSHOOK_SHARDS": "5000"], cluster: false) }
         #expect(throws: ConfigurationError.self) { try KeySpace.shardCount(["SMSHOOK_SHARDS": "x"], cluster: false) }
         #expect(KeySpace(prefix: "p", shards: 100_000).shards.count == KeySpace.maxShards)
+        #expect(KeySpace(prefix: "p", shards: 64).perShard(1_000_000) == 15_625)
+        #expect(KeySpace(prefix: "p", shards: 64).perShard(1_000) == 16 && KeySpace(prefix: "p", shards: 64).perShard(1) == 1)
+        #expect(KeySpace(prefix: "p").perShard(1_000_000) == 1_000_000)
     }
 }
 

@@ -112,6 +112,13 @@ for x in "${primaries[@]}"; do
 done
 spread=${spread%; }
 
+# memory of one dedup key (the long-lived cost of a message: SMSHOOK_DEDUP_TTL), sampled on the first primary
+first_primary=${primaries[0]#*:}
+set +o pipefail  # head ends the scan early
+dedup_bytes=$(redis-cli -p "$first_primary" --scan --pattern 'smshook:*:dedup:*' 2>/dev/null | head -50 |
+    while read -r k; do redis-cli -p "$first_primary" memory usage "$k"; done | awk '{s += $1; n++} END {printf "%.0f", n ? s / n : 0}')
+set -o pipefail
+
 # pickup: a reply job queued on an idle shard of an idle worker, until its sent marker appears (console provider)
 echo "worker pickup on idle shards"
 # (its own key prefix: the queues the ingest runs above filled are not its business)
@@ -132,6 +139,44 @@ for s in 3 17 29 41 58; do
 done
 pickup_max=$(printf '%s\n' "${pickups[@]}" | sort -n | tail -1)
 echo "pickup ms: ${pickups[*]}"
+
+# The fleet for a sustained rate, from this run's CPU per message (see the assumptions printed with it).
+scaling() {
+    awk -v s1="$(med cluster 5)" -v sb="$(med cluster-b100 5)" -v p1="$(med cluster 6)" -v pb="$(med cluster-b100 6)" \
+        -v r1="$(med cluster 7)" -v dk="$dedup_bytes" 'function up(x) { return x == int(x) ? x : int(x) + 1 }
+    function fleet(rate, s, p,   cores, serves, prim) {
+        cores = rate * s / 1e6 / 0.6; serves = up(cores / 2); if (serves < 2) serves = 2
+        prim = up(rate * p / 1e6 / 0.6); if (prim < 1) prim = 1
+        return sprintf("%d serve (%.1f cores), %d primar%s", serves, cores, prim, prim == 1 ? "y" : "ies")
+    }
+    function shards(rate, p,   prim, n) { prim = up(rate * p / 1e6 / 0.6); n = 64; while (n < 8 * prim && n < 1024) n *= 2; return n }
+    BEGIN {
+        print "### Scaling model"
+        print ""
+        print "The fleet for a sustained rate, from the CPU per message measured above on the cluster (this run): serve " s1 " µs per"
+        print "single-message call and " sb " µs per message in batches of 100; the primaries " p1 " µs and " pb " µs per message in all"
+        print "(a primary is one core: Redis runs commands on one thread), their replicas " r1 " µs. Assumptions: every process at"
+        print "60% of its cores at the sustained rate (headroom for bursts and failover), serve instances of 2 cores and at least two,"
+        print "one replica per primary (another core each), latency between hosts not counted (it costs connections, not CPU:"
+        print "REDIS_CONNECTIONS), and the CPU of this 2-core machine, where everything shared the cores (so per-message costs"
+        print "are on the high side). Workers are sized by the replies actually sent and the rate limits of the providers, not here."
+        print ""
+        print "| messages/s | single-message calls | batches of 100 | SMSHOOK_SHARDS (8 per primary, 64 to 1024) |"
+        print "|---|---|---|---|"
+        n = split("10000 100000 1000000", rates, " ")
+        for (i = 1; i <= n; i++) {
+            r = rates[i]
+            printf "| %s | %s | %s | %d |\n", r, fleet(r, s1, p1), fleet(r, sb, pb), shards(r, p1)
+        }
+        print ""
+        printf "Memory: a dedup key takes about %d bytes (MEMORY USAGE, sampled); it lives SMSHOOK_DEDUP_TTL. At a sustained rate R the\n", dk
+        printf "dedup keys alone take R x TTL x %d bytes: with the 7-day default, 10,000 messages/s is %.1f TB, so at such rates\n", dk, 1e4 * 604800 * dk / 1e12
+        printf "set the TTL to the retry horizon of the providers (1 hour: %.0f GB at 10,000/s, %.0f GB at 100,000/s, %.0f GB at 1M/s, spread\n", 1e4 * 3600 * dk / 1e9, 1e5 * 3600 * dk / 1e9, 1e6 * 3600 * dk / 1e9
+        print "over the primaries); the audit and rejected streams are capped (SMSHOOK_AUDIT_MAXLEN in all) and queues hold only"
+        printf "what is waiting. Below about %d single-message calls/s one primary (standalone or Sentinel) is enough; the\n", int(0.6e6 / p1 / 1000) * 1000
+        print "cluster is for more, or for memory."
+    }'
+}
 
 summary=$(cat <<TXT
 ## Redis Cluster next to a single Redis (\`ops/scripts/bench-cluster.sh\`)
@@ -157,6 +202,8 @@ Keys per primary after the run: $spread. Largest deviation from an even spread: 
 A reply job queued on an otherwise idle shard (a worker with 16 fetch loops polling 4 shards each, idle for 1.5 s so
 its poll pauses had grown to their longest, \`WORKER_POLL_MAX_MS\`=200) was sent after: ${pickups[*]} ms (5 shards,
 queue to sent marker, measured with redis-cli polling every 5 ms): **at most ${pickup_max} ms** (limit 1 s).
+
+$(scaling)
 
 All rounds (name, req/s, msg/s, p99, serve µs/msg, primaries µs/msg, replicas µs/msg, non-2xx):
 
