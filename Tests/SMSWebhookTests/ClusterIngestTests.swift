@@ -1,8 +1,12 @@
 import Foundation
+import Hummingbird
 import HummingbirdTesting
+import Logging
 import RedisClient
 import SMSCore
 import SMSStore
+import SMSSystem
+import SMSWebhook
 import TestSupport
 import Testing
 
@@ -56,5 +60,72 @@ struct ClusterIngestTests {
         #expect(third.contains(#""decision":"suppressed_rate""#), "\(third)")
         #expect(try await service.total("LLEN", \.replies) == 3)  // two replies, one opt-out confirmation
         await service.check.shutdown()
+    }
+}
+
+/// Per-shard atomicity: a batch whose shards are partly on a dead primary answers 503; what reached the live
+/// primaries is stored, and the provider's retry (once the replica is promoted) stores the rest, the stored part
+/// as duplicates. Nothing is lost, nothing stored twice.
+@Suite(.enabled(if: TestRedis.enabled, "needs redis-server: run `make test`"))
+struct ClusterPartialBatchTests {
+    @Test func aBatchWithAShardOnADeadPrimaryIs503AndItsRetryStoresTheRest() async throws {
+        let cluster = try RedisClusterServer()
+        let prefix = TestRedis.uniquePrefix("cl-partial")
+        var redis = try cluster.configuration()
+        redis.commandTimeout = .milliseconds(500)
+        redis.connectTimeout = .milliseconds(300)
+        let replies = try ReplyConfig.load(path: RepoFile.path("config/smshook.yaml")).0
+        var configuration = ServeConfiguration(redis: redis, instanceID: "partial", replies: replies)
+        configuration.port = 0
+        configuration.adminPort = nil
+        configuration.keyPrefix = prefix
+        configuration.shards = KeySpace.defaultClusterShards
+        configuration.auth = .none
+        var logger = Logger(label: "test.partial")
+        logger.logLevel = .critical
+        let check = RedisClient(configuration: redis, logger: logger)
+        let keys = KeySpace(prefix: prefix, shards: configuration.shards)
+        let numbers = (0..<30).map { "+1555030\(String(format: "%04d", $0))" }
+        let batch = #"{"messages":["# + numbers.enumerated().map { #"{"message":"yes","number":"\#($1)","guid":"part-\#($0)"}"# }
+            .joined(separator: ",") + "]}"
+        // the primary that serves the first message's shard dies
+        let victim = try await check.primary(ofKey: keys.shard(subscriber: numbers[0], guid: "").replies)
+        let onVictim = try await numbers.asyncFilter { try await check.primary(ofKey: keys.shard(subscriber: $0, guid: "").replies) == victim }
+        #expect(!onVictim.isEmpty && onVictim.count < numbers.count)
+        cluster.nodes.first { "127.0.0.1:\($0.port)" == victim }!.stop()
+        let app = WebhookApplication.make(configuration: configuration, redis: RedisClient(configuration: redis, logger: logger), logger: logger)
+        try await app.test(.live) { client in
+            let (status, json) = try await client.postWebhook(batch)
+            #expect(status == .serviceUnavailable, "\(json)")
+            // the retry, once the replica is promoted: the stored part is a duplicate, the rest is stored now
+            var retried: (HTTPResponse.Status, JSONValue) = (.serviceUnavailable, .null)
+            let started = ContinuousClock.now
+            while retried.0 != .ok && ContinuousClock.now - started < .seconds(30) {
+                try await Task.sleep(for: .milliseconds(250))
+                retried = try await client.postWebhook(batch)
+            }
+            #expect(retried.0 == .ok)
+            #expect(retried.1["processed"]?.int == onVictim.count, "\(retried.1)")
+            #expect(retried.1["skipped"]?.int == numbers.count - onVictim.count)
+        }
+        try await check.refreshClusterMap()  // this client's map still names the dead primary
+        var stored = 0
+        for (i, number) in numbers.enumerated() {
+            let value = try await check.send("GET", RedisArgument(keys.shard(subscriber: number, guid: "").dedup("part-\(i)")))
+            if value.string != nil { stored += 1 }
+        }
+        #expect(stored == numbers.count)
+        var jobs = 0
+        for shard in keys.shards { jobs += Int(try await check.send("LLEN", RedisArgument(shard.replies)).int ?? 0) }
+        #expect(jobs == numbers.count)  // one reply job each: none lost, none twice
+        await check.shutdown()
+    }
+}
+
+extension Array {
+    func asyncFilter(_ keep: (Element) async throws -> Bool) async rethrows -> [Element] {
+        var out: [Element] = []
+        for element in self where try await keep(element) { out.append(element) }
+        return out
     }
 }
