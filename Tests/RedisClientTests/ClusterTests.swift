@@ -169,6 +169,37 @@ struct ClusterClientTests {
         #expect(try await client.send("GET", RedisArgument(key)).string == "after")
     }
 
+    /// A TLS-only cluster with a password (bus and replication over TLS too), as managed cluster modes run: the
+    /// credentials and TLS settings of `REDIS_URL` / `REDIS_TLS_*` apply to every node the map names.
+    @Test func overTLSWithAPassword() async throws {
+        let certificates = try TestCertificates()
+        let cluster = try RedisClusterServer(tls: certificates, password: "cluster-pw")
+        let client = RedisClient(configuration: try cluster.configuration(), logger: self.logger)
+        for i in 0..<50 { try await client.send("SET", RedisArgument("tls-\(i)"), RedisArgument(i)) }
+        let counts = try await client.onEachPrimary(RedisCommand("DBSIZE")).map { $0.int ?? 0 }
+        #expect(counts.count == 3 && counts.allSatisfy { $0 > 0 } && counts.reduce(0, +) == 50)
+        let script = RedisScript("return redis.call('GET', KEYS[1])")
+        #expect(try await client.evaluate(script, keys: ["tls-7"], arguments: []).string == "7")
+        await client.shutdown()
+        // the wrong CA, or no password: the connect fails with the reason, naming no password
+        var wrongCA = try cluster.configuration()
+        wrongCA.tls?.caFile = certificates.otherCAFile
+        let refused = RedisClient(configuration: wrongCA, logger: self.logger)
+        await #expect(throws: RedisError.self) { try await refused.send("GET", "tls-1") }
+        await refused.shutdown()
+        var noPassword = try cluster.configuration()
+        noPassword.password = nil
+        let anonymous = RedisClient(configuration: noPassword, logger: self.logger)
+        do {
+            try await anonymous.send("GET", "tls-1")
+            Issue.record("a cluster with requirepass answered without a password")
+        } catch let error as RedisError {
+            #expect(!error.description.contains("cluster-pw"))
+        }
+        await anonymous.shutdown()
+        withExtendedLifetime((cluster, certificates)) {}
+    }
+
     /// The port of the primary serving `slot`, per a live node's `CLUSTER SLOTS`.
     static func owner(of slot: Int, _ cluster: RedisClusterServer) async throws -> Int {
         let direct = try makeClient(cluster.nodes.first(where: \.isRunning)!.url)

@@ -6,19 +6,34 @@ import RedisClient
 /// `redis-cli --cluster create --cluster-replicas 1`, ready once every node reports `cluster_state:ok`.
 public final class RedisClusterServer: @unchecked Sendable {
     public let nodes: [RedisServer]
+    /// What redis-cli needs to reach a node (TLS files, password).
+    let cli: [String]
+    let tls: TestCertificates?
+    let password: String?
 
-    public init(primaries: Int = 3, nodeTimeoutMilliseconds: Int = 1000, arguments: [String] = []) throws {
+    /// - Parameters:
+    ///   - tls: TLS-only nodes (plain ports off; the cluster bus and replication over TLS too).
+    ///   - password: `requirepass` (and `masterauth`) on every node.
+    public init(primaries: Int = 3, nodeTimeoutMilliseconds: Int = 1000, tls: TestCertificates? = nil, password: String? = nil,
+                arguments: [String] = []) throws {
+        self.tls = tls
+        self.password = password
+        self.cli = (tls.map { ["--tls", "--cacert", $0.caFile] } ?? []) + (password.map { ["-a", $0, "--no-auth-warning"] } ?? [])
+        var secure: [String] = []
+        if tls != nil { secure += ["--tls-cluster", "yes", "--tls-replication", "yes"] }
+        if let password { secure += ["--requirepass", password, "--masterauth", password] }
         var nodes: [RedisServer] = []
         for _ in 0..<(primaries * 2) {
-            nodes.append(try RedisServer(arguments: [
+            let settings = [
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-port", "\(try freeLoopbackPort())",
                 "--cluster-node-timeout", "\(nodeTimeoutMilliseconds)", "--cluster-require-full-coverage", "yes",
                 "--repl-diskless-sync-delay", "0",  // replicas in sync at once, so a failover can happen right away
-            ] + arguments))
+            ] + secure + arguments
+            nodes.append(try tls.map { try RedisServer(tls: $0, server: .node, arguments: settings) } ?? RedisServer(arguments: settings))
         }
         self.nodes = nodes
-        try runTool("redis-cli", ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"])
+        try runTool("redis-cli", self.cli + ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"])
         try self.waitUntilReady()
     }
 
@@ -27,7 +42,19 @@ public final class RedisClusterServer: @unchecked Sendable {
 
     /// A client configuration for this cluster.
     public func configuration(connections: Int = 1) throws -> RedisConfiguration {
-        try RedisConfiguration(environment: ["REDIS_CLUSTER_NODES": self.seeds, "REDIS_CONNECTIONS": "\(connections)"])
+        try RedisConfiguration(environment: self.environment.merging(["REDIS_CONNECTIONS": "\(connections)"]) { $1 })
+    }
+
+    /// The environment a serve or worker needs for this cluster.
+    public var environment: [String: String] {
+        var env = ["REDIS_CLUSTER_NODES": self.seeds]
+        if let tls = self.tls {
+            env["REDIS_URL"] = "rediss://\(self.password.map { ":\($0)@" } ?? "")127.0.0.1:1"
+            env["REDIS_TLS_CA_FILE"] = tls.caFile
+        } else if let password = self.password {
+            env["REDIS_URL"] = "redis://:\(password)@127.0.0.1:1"
+        }
+        return env
     }
 
     /// Waits until every running node says the cluster is ok and agrees on the slots, and every replica is in sync.
@@ -35,8 +62,8 @@ public final class RedisClusterServer: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             let running = self.nodes.filter(\.isRunning)
-            let states = running.map { (try? runTool("redis-cli", ["-p", "\($0.port)", "CLUSTER", "INFO"])) ?? "" }
-            let links = running.map { (try? runTool("redis-cli", ["-p", "\($0.port)", "INFO", "replication"])) ?? "" }
+            let states = running.map { (try? runTool("redis-cli", self.cli + ["-p", "\($0.port)", "CLUSTER", "INFO"])) ?? "" }
+            let links = running.map { (try? runTool("redis-cli", self.cli + ["-p", "\($0.port)", "INFO", "replication"])) ?? "" }
             if states.allSatisfy({ $0.contains("cluster_state:ok") && $0.contains("cluster_slots_ok:16384") }),
                 links.allSatisfy({ $0.contains("role:master") || $0.contains("master_link_status:up") })
             {
@@ -50,17 +77,18 @@ public final class RedisClusterServer: @unchecked Sendable {
     /// Ports of the nodes that are primaries now (per `ROLE`).
     public func primaryPorts() -> [Int] {
         self.nodes.filter(\.isRunning).map(\.port).filter {
-            ((try? runTool("redis-cli", ["-p", "\($0)", "ROLE"])) ?? "").hasPrefix("master")
+            ((try? runTool("redis-cli", self.cli + ["-p", "\($0)", "ROLE"])) ?? "").hasPrefix("master")
         }
     }
 }
 
-/// Runs a tool to completion; its output, or an error naming it and its output when it fails.
+/// Runs a tool to completion (killed after 120 s: a test must not hang); its output, or an error naming it and its
+/// output when it fails.
 @discardableResult
 public func runTool(_ name: String, _ arguments: [String]) throws -> String {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try findExecutable(name))
-    process.arguments = arguments
+    process.executableURL = URL(fileURLWithPath: try findExecutable("timeout"))
+    process.arguments = ["120", try findExecutable(name)] + arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe

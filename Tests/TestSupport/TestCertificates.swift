@@ -15,7 +15,8 @@ public final class TestCertificates: @unchecked Sendable {
         (self.file("\(kind.rawValue).crt"), self.file("\(kind.rawValue).key"))
     }
 
-    public enum ServerKind: String, Sendable { case ip = "server-ip", name = "server-name" }
+    /// `node`: for 127.0.0.1 and usable as a client certificate too (cluster nodes connect to each other with it).
+    public enum ServerKind: String, Sendable { case ip = "server-ip", name = "server-name", node = "server-node" }
 
     public init() throws {
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("smshook-tls-\(UUID().uuidString)")
@@ -26,6 +27,7 @@ public final class TestCertificates: @unchecked Sendable {
         }
         try self.issue("server-ip", subject: "/CN=127.0.0.1", extensions: "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth")
         try self.issue("server-name", subject: "/CN=redis.test", extensions: "subjectAltName=DNS:redis.test\nextendedKeyUsage=serverAuth")
+        try self.issue("server-node", subject: "/CN=127.0.0.1", extensions: "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth")
         try self.issue("client", subject: "/CN=smshook", extensions: "extendedKeyUsage=clientAuth")
     }
 
