@@ -4,9 +4,12 @@ import NIOCore
 import RedisClient
 import SMSCore
 import SMSStore
+import SMSSystem
 
 /// The HTTP surface of `smshook serve`.
 public struct WebhookRoutes: Sendable {
+    /// Deadlines of request-body reads: one watchdog for all of them.
+    static let bodyReads = Deadlines()
     let configuration: ServeConfiguration
     var ingest: IngestService
     let redis: RedisClient
@@ -109,7 +112,7 @@ public struct WebhookRoutes: Sendable {
             // A client that sends its body too slowly is cut off; others are served meanwhile. The read runs in a
             // child task so that cancelling it at the deadline leaves this one free to answer 408.
             let body = request.body
-            async let read = BodyDeadlines.shared.run(within: deadline) { try await body.collect(upTo: limit) }
+            async let read = Self.bodyReads.run(within: deadline) { try await body.collect(upTo: limit) }
             guard let buffer = try await read else {
                 throw PayloadError(.requestTimeout, "the body did not arrive within \(deadline)")
             }

@@ -109,7 +109,7 @@ struct ClusterClientTests {
     /// A slot moved under the client: the stale map sends it to the old owner, which answers MOVED; ASK while the
     /// slot is half migrated.
     @Test func followsMovedAndAsk() async throws {
-        let cluster = try RedisClusterServer()
+        let cluster = try RedisClusterServer(replicas: 0)
         let client = RedisClient(configuration: try cluster.configuration(), logger: self.logger)
         defer { Task { await client.shutdown() } }
         let key = "moving-key"
@@ -173,7 +173,7 @@ struct ClusterClientTests {
     /// credentials and TLS settings of `REDIS_URL` / `REDIS_TLS_*` apply to every node the map names.
     @Test func overTLSWithAPassword() async throws {
         let certificates = try TestCertificates()
-        let cluster = try RedisClusterServer(tls: certificates, password: "cluster-pw")
+        let cluster = try RedisClusterServer(replicas: 0, tls: certificates, password: "cluster-pw")
         let client = RedisClient(configuration: try cluster.configuration(), logger: self.logger)
         for i in 0..<50 { try await client.send("SET", RedisArgument("tls-\(i)"), RedisArgument(i)) }
         let counts = try await client.onEachPrimary(RedisCommand("DBSIZE")).map { $0.int ?? 0 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -63,13 +64,14 @@ struct ClusterIngestTests {
     }
 }
 
-/// Per-shard atomicity: a batch whose shards are partly on a dead primary answers 503; what reached the live
-/// primaries is stored, and the provider's retry (once the replica is promoted) stores the rest, the stored part
-/// as duplicates. Nothing is lost, nothing stored twice.
+/// Per-shard atomicity: a batch whose shards are partly on a primary that does not answer (paused, with its replica)
+/// answers 503; what reached the live primaries is stored, and the provider's retry (once it answers again) stores
+/// the rest, the stored part as duplicates. Nothing is lost, nothing stored twice.
 @Suite(.enabled(if: TestRedis.enabled, "needs redis-server: run `make test`"))
 struct ClusterPartialBatchTests {
     @Test func aBatchWithAShardOnADeadPrimaryIs503AndItsRetryStoresTheRest() async throws {
-        let cluster = try RedisClusterServer()
+        // a paused primary and its paused replica: no failover while the batch is posted; the other shards serve on
+        let cluster = try RedisClusterServer(arguments: ["--cluster-require-full-coverage", "no"])
         let prefix = TestRedis.uniquePrefix("cl-partial")
         var redis = try cluster.configuration()
         redis.commandTimeout = .milliseconds(500)
@@ -88,16 +90,21 @@ struct ClusterPartialBatchTests {
         let numbers = (0..<30).map { "+1555030\(String(format: "%04d", $0))" }
         let batch = #"{"messages":["# + numbers.enumerated().map { #"{"message":"yes","number":"\#($1)","guid":"part-\#($0)"}"# }
             .joined(separator: ",") + "]}"
-        // the primary that serves the first message's shard dies
+        // the primary that serves the first message's shard stops answering, and so does its replica
         let victim = try await check.primary(ofKey: keys.shard(subscriber: numbers[0], guid: "").replies)
         let onVictim = try await numbers.asyncFilter { try await check.primary(ofKey: keys.shard(subscriber: $0, guid: "").replies) == victim }
         #expect(!onVictim.isEmpty && onVictim.count < numbers.count)
-        cluster.nodes.first { "127.0.0.1:\($0.port)" == victim }!.stop()
+        let primary = try #require(cluster.nodes.first { "127.0.0.1:\($0.port)" == victim })
+        let replica = try #require(cluster.replica(of: primary.port))
+        primary.signal(SIGSTOP)
+        replica.signal(SIGSTOP)
         let app = WebhookApplication.make(configuration: configuration, redis: RedisClient(configuration: redis, logger: logger), logger: logger)
         try await app.test(.live) { client in
             let (status, json) = try await client.postWebhook(batch)
             #expect(status == .serviceUnavailable, "\(json)")
-            // the retry, once the replica is promoted: the stored part is a duplicate, the rest is stored now
+            primary.signal(SIGCONT)
+            replica.signal(SIGCONT)
+            // the retry, once the primary answers again: the stored part is a duplicate, the rest is stored now
             var retried: (HTTPResponse.Status, JSONValue) = (.serviceUnavailable, .null)
             let started = ContinuousClock.now
             while retried.0 != .ok && ContinuousClock.now - started < .seconds(30) {
@@ -105,10 +112,14 @@ struct ClusterPartialBatchTests {
                 retried = try await client.postWebhook(batch)
             }
             #expect(retried.0 == .ok)
-            #expect(retried.1["processed"]?.int == onVictim.count, "\(retried.1)")
-            #expect(retried.1["skipped"]?.int == numbers.count - onVictim.count)
+            // the live shards' part was stored by the first call: duplicates now. The paused shard's call may have
+            // run after all (it waited in the socket while the primary was stopped): then it is a duplicate too,
+            // else it is stored now; either way once.
+            let processed = retried.1["processed"]?.int ?? -1
+            let skipped = retried.1["skipped"]?.int ?? -1
+            #expect(processed + skipped == numbers.count, "\(retried.1)")
+            #expect(processed == 0 || processed == onVictim.count, "\(retried.1)")
         }
-        try await check.refreshClusterMap()  // this client's map still names the dead primary
         var stored = 0
         for (i, number) in numbers.enumerated() {
             let value = try await check.send("GET", RedisArgument(keys.shard(subscriber: number, guid: "").dedup("part-\(i)")))

@@ -91,7 +91,9 @@ struct ClusterWorkerTests {
             try await enqueue.value
             let pickup = try #require(fake.recorded.first?.at) - (try #require(queued.withLock { $0 }))
             print("cluster worker: a job on an idle shard was sent \(pickup) after it was queued (poll pause at most \(h.configuration.pollMaxMilliseconds) ms)")
-            #expect(pickup < .seconds(3))  // the bound is the poll pause (200 ms); the margin absorbs a loaded machine
+            // the bound is the poll pause (200 ms; `make bench` measures it on a quiet machine: ~110 ms); the margin
+            // absorbs the clusters other suites start meanwhile
+            #expect(pickup < .seconds(6))
             await h.check.shutdown()
         }
     }

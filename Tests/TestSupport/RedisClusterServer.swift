@@ -14,8 +14,9 @@ public final class RedisClusterServer: @unchecked Sendable {
     /// - Parameters:
     ///   - tls: TLS-only nodes (plain ports off; the cluster bus and replication over TLS too).
     ///   - password: `requirepass` (and `masterauth`) on every node.
-    public init(primaries: Int = 3, nodeTimeoutMilliseconds: Int = 1000, tls: TestCertificates? = nil, password: String? = nil,
-                arguments: [String] = []) throws {
+    ///   - replicas: per primary (0 for tests that need no failover: fewer processes on a loaded machine).
+    public init(primaries: Int = 3, replicas: Int = 1, nodeTimeoutMilliseconds: Int = 1000, tls: TestCertificates? = nil,
+                password: String? = nil, arguments: [String] = []) throws {
         self.tls = tls
         self.password = password
         self.cli = (tls.map { ["--tls", "--cacert", $0.caFile] } ?? []) + (password.map { ["-a", $0, "--no-auth-warning"] } ?? [])
@@ -23,7 +24,7 @@ public final class RedisClusterServer: @unchecked Sendable {
         if tls != nil { secure += ["--tls-cluster", "yes", "--tls-replication", "yes"] }
         if let password { secure += ["--requirepass", password, "--masterauth", password] }
         var nodes: [RedisServer] = []
-        for _ in 0..<(primaries * 2) {
+        for _ in 0..<(primaries * (1 + replicas)) {
             let settings = [
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-port", "\(try freeLoopbackPort())",
@@ -33,7 +34,7 @@ public final class RedisClusterServer: @unchecked Sendable {
             nodes.append(try tls.map { try RedisServer(tls: $0, server: .node, arguments: settings) } ?? RedisServer(arguments: settings))
         }
         self.nodes = nodes
-        try runTool("redis-cli", self.cli + ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "1", "--cluster-yes"])
+        try runTool("redis-cli", self.cli + ["--cluster", "create"] + nodes.map { "127.0.0.1:\($0.port)" } + ["--cluster-replicas", "\(replicas)", "--cluster-yes"])
         try self.waitUntilReady()
     }
 
@@ -72,6 +73,14 @@ public final class RedisClusterServer: @unchecked Sendable {
             usleep(100_000)
         }
         throw RedisError(.connectionFailed, "the test cluster did not become ready in \(seconds) s")
+    }
+
+    /// The node replicating the primary on `port` (per `ROLE`).
+    public func replica(of port: Int) -> RedisServer? {
+        self.nodes.first { node in
+            let role = ((try? runTool("redis-cli", self.cli + ["-p", "\(node.port)", "ROLE"])) ?? "").split(separator: "\n")
+            return role.first == "slave" && role.count > 2 && role[2] == "\(port)"
+        }
     }
 
     /// Ports of the nodes that are primaries now (per `ROLE`).

@@ -53,6 +53,12 @@ public final class RedisServer: @unchecked Sendable {
 
     public var isRunning: Bool { self.process?.isRunning ?? false }
 
+    /// Sends `signal` (SIGSTOP to pause it, SIGCONT to resume) without waiting.
+    public func signal(_ signal: Int32) {
+        guard let process = self.process, process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+    }
+
     /// Kills the server (SIGKILL by default) and waits for it to exit.
     public func stop(signal: Int32 = SIGKILL) {
         guard let process = self.process, process.isRunning else { return }
