@@ -14,6 +14,9 @@ public struct ServeConfiguration: Sendable {
     public var keyPrefix = "smshook"
     /// `SMSHOOK_SHARDS`: 1 (plain key names) unless Redis is a cluster.
     public var shards = 1
+    /// `SMSHOOK_BENCH_ROUTES=1`: `POST /bench/discard` (reads and drops the body, as the webhook reads it) for
+    /// `make bench`'s second ceiling. Off in production.
+    public var benchRoutes = false
     public var instanceID: String
     public var limits = IngestLimits()
     public var script = IngestScript.Settings()
@@ -75,6 +78,7 @@ public struct ServeConfiguration: Sendable {
             throw ConfigurationError(variable: "SMSHOOK_KEY_PREFIX", message: "must be non-empty, without spaces")
         }
         self.shards = try KeySpace.shardCount(env, cluster: !redis.clusterNodes.isEmpty)
+        self.benchRoutes = env["SMSHOOK_BENCH_ROUTES"] == "1"
         self.limits.maxBodyBytes = try reader.int("SMSHOOK_MAX_BODY_BYTES", default: self.limits.maxBodyBytes, range: 1024...(64 << 20))
         self.limits.maxBatch = try reader.int("SMSHOOK_MAX_BATCH", default: self.limits.maxBatch, range: 1...100_000)
         self.limits.maxMessageLength = try reader.int("SMSHOOK_MAX_MESSAGE_LENGTH", default: self.limits.maxMessageLength, range: 1...1_000_000)

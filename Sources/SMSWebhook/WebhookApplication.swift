@@ -47,6 +47,9 @@ public enum WebhookApplication {
                     "redis not reachable at start-up; webhook calls get 503 until it is",
                     metadata: ["redis.error": "\(error)"])
             }
+            if configuration.benchRoutes {
+                logger.warning("SMSHOOK_BENCH_ROUTES=1: POST /bench/discard is open (for benchmarks only)")
+            }
             for (route, auth) in configuration.auth.all {
                 if auth.mode == .none {
                     logger.warning("AUTHENTICATION DISABLED: anyone can post to this route", metadata: ["route": "\(route)"])

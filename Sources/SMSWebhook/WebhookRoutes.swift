@@ -37,7 +37,21 @@ public struct WebhookRoutes: Sendable {
             await self.legacyWebhook(request, logger: context.logger)
         }
         self.addProviderRoutes(to: router)
+        if self.configuration.benchRoutes {
+            // the framework's cost of a POST with a body, read exactly as the webhook reads it, answered with a
+            // response of the ingest's size: the ceiling the ingest path is measured against
+            router.post("/bench/discard") { request, _ -> Response in
+                do throws(PayloadError) {
+                    _ = try await self.readBody(request, form: false)
+                    return JSONResponse.ok(Self.discardAnswer)
+                } catch {
+                    return JSONResponse.error(error)
+                }
+            }
+        }
     }
+
+    static let discardAnswer = #"{"status":"success","message":"Processed 1 message, skipped 0 duplicates","processed":1,"skipped":0,"rejected":0,"results":[{"guid":"r1-1-1","outcome":"accepted","intent":"affirmative","reply":"queued"}]}"#
 
     /// The admin listener (loopback by default): `/healthz`, `/readyz` and, when given, `/metrics`.
     public func addAdmin(to router: Router<some RequestContext>, metrics: (@Sendable () async -> String)? = nil) {

@@ -3,6 +3,7 @@ local mode = os.getenv("MODE") or "single"
 local batch = tonumber(os.getenv("BATCH") or "10")
 local run = os.getenv("RUN") or tostring(os.time())
 local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer bench" }
+local path = os.getenv("TARGET") or "/api/webhook/sms-received"  -- /bench/discard: the same body, read and dropped
 local threads = 0
 local counter = 0
 
@@ -25,11 +26,11 @@ function request()
       local n = counter * batch + i
       items[i] = message(base .. n, n)
     end
-    return wrk.format("POST", "/api/webhook/sms-received", headers, '{"messages":[' .. table.concat(items, ",") .. ']}')
+    return wrk.format("POST", path, headers, '{"messages":[' .. table.concat(items, ",") .. ']}')
   end
   local n = counter
   if mode == "dup" and counter > 10 and math.random() < 0.3 then
     n = math.random(1, counter - 1)   -- a retry of an earlier message: a duplicate
   end
-  return wrk.format("POST", "/api/webhook/sms-received", headers, message(base .. n, n))
+  return wrk.format("POST", path, headers, message(base .. n, n))
 end

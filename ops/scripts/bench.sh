@@ -21,7 +21,7 @@ pids+=($redis)
 for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
 sport=$("$here/free-port.sh"); aport=$("$here/free-port.sh")
 REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$sport SMSHOOK_ADMIN_PORT=$aport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
-    SMSHOOK_CONFIG="$root/config/smshook.yaml" LOG_LEVEL=error "$bin" serve >"$dir/serve.log" 2>&1 &
+    SMSHOOK_CONFIG="$root/config/smshook.yaml" SMSHOOK_BENCH_ROUTES=1 LOG_LEVEL=error "$bin" serve >"$dir/serve.log" 2>&1 &
 server=$!
 pids+=($server)
 for _ in $(seq 200); do curl -sf "localhost:$aport/readyz" >/dev/null && break; sleep 0.05; done
@@ -75,6 +75,7 @@ lua="$root/ops/bench/ingest.lua"
 for r in $(seq "$rounds"); do
     echo "round $r"
     PATH_SUFFIX=/healthz run bare 0
+    RUN="r$r-p" MODE=single TARGET=/bench/discard run barepost 0 -s "$lua"
     run refused 0 -s "$root/ops/bench/refused.lua"
     RUN="r$r-s" MODE=single run single 1 -s "$lua"
     RUN="r$r-sp" MODE=single with_spool run spool 1 -s "$lua"
@@ -85,7 +86,7 @@ for r in $(seq "$rounds"); do
     RUN="r$r-b10" MODE=batch BATCH=10 run batch10 10 -s "$lua"
     RUN="r$r-b100" MODE=batch BATCH=100 run batch100 100 -s "$lua"
 done
-rss_all=$(awk '$1 != "bare" {print $8}' "$dir/results" | sort -n | tail -1)
+rss_all=$(awk '$1 != "bare" && $1 != "barepost" {print $8}' "$dir/results" | sort -n | tail -1)
 med() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$dir/results" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { # median over rounds of (single / bare) computed within each round
     paste <(awk '$1 == "single" {print $2}' "$dir/results") <(awk '$1 == "bare" {print $2}' "$dir/results") |
@@ -125,6 +126,8 @@ summary=$(cat <<TXT
 | single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req (Redis: $(med single 9) µs/req) |
 | **ingest / bare** (requests/s, same round) | **$(ratio)** |
 | **ingest CPU / bare CPU** per request | **$(cpuratio)** |
+| bare POST route (\`POST /bench/discard\`: the same body read as the webhook reads it, dropped, an answer of the ingest's size) | $(med barepost 2) req/s, p99 $(med barepost 5) ms, $(med barepost 6) µs CPU/req |
+| **ingest / bare POST** (requests/s) and **ingest CPU / bare POST CPU** | **$(pair single barepost 2)** and **$(pair single barepost 6)** |
 | single-message ingest, spool directory configured (Redis healthy) | $(med spool 2) req/s, p99 $(med spool 5) ms, $(med spool 6) µs CPU/req: **$(pair spool single 2)× the requests/s and $(pair spool single 6)× the CPU per request** of the same ingest without one (same round) |
 | unsigned requests refused with 401 (wrong token) | $(med refused 2) req/s, p99 $(med refused 5) ms, $(med refused 6) µs CPU/req, **$(cpuratio refused)× the bare route's CPU** (limit 2) |
 | batch of 10 | $(med batch10 2) req/s = $(med batch10 3) msg/s, p99 $(med batch10 5) ms |
