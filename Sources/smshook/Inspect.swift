@@ -147,7 +147,9 @@ struct OptOut: AsyncParsableCommand {
     static func change(_ number: String, add: Bool, channel: String?) async throws -> (subscriber: String, changed: Bool) {
         let env = ProcessInfo.processInfo.environment
         let subscriber = Self.subscriber(number)
-        let keys = try RedisFromEnvironment.keys().shard(subscriber: subscriber, guid: "")
+        let space = try RedisFromEnvironment.keys()
+        let keys = space.shard(subscriber: subscriber, guid: "")
+        let maxLength = try EnvironmentReader(env).int("SMSHOOK_AUDIT_MAXLEN", default: 1_000_000, range: 1...1_000_000_000)
         let who = (env["SUDO_USER"] ?? env["USER"] ?? env["LOGNAME"] ?? "uid \(getuid())") + "@" + ProcessInfo.processInfo.hostName
         let action = add ? "add" : "remove"
         let record = JSONValue.object([
@@ -161,7 +163,7 @@ struct OptOut: AsyncParsableCommand {
             RedisCommand("MULTI"),
             RedisCommand(add ? "SADD" : "SREM", RedisArgument(keys.optOut(channel: channel)), RedisArgument(subscriber)),
             RedisCommand(
-                "XADD", RedisArgument(keys.audit), "MAXLEN", "~", "1000000", "*", "event", "optout_change",
+                "XADD", RedisArgument(keys.audit), "MAXLEN", "~", RedisArgument(space.perShard(maxLength)), "*", "event", "optout_change",
                 "decision", RedisArgument(action), "data", RedisArgument(record)),
             RedisCommand("EXEC"),
         ])
