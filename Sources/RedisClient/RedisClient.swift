@@ -121,6 +121,29 @@ public final class RedisClient: Service, Sendable {
         return Array(again.dropFirst())
     }
 
+    /// Script calls on possibly different slots (`EVALSHA`s of `script`, e.g. one per shard of a batch): on a cluster
+    /// the calls for one primary go out as one pipeline and the primaries are asked concurrently (a redirected call is
+    /// sent again alone); on one server, one pipeline. A call answered `NOSCRIPT` is sent again after loading the
+    /// script on its node. Results in order (error replies as `.error`); a primary that fails does not stop the others.
+    public func evaluateEach(_ script: RedisScript, calls: [RedisCommand]) async -> [Result<RedisReply, any Error>] {
+        var results: [Result<RedisReply, any Error>]
+        if let cluster = self.cluster {
+            results = await cluster.scatter(calls, timeout: nil)
+        } else {
+            do {
+                results = try await self.connection.execute(calls).map { .success($0) }
+            } catch {
+                results = calls.map { _ in .failure(error) }
+            }
+        }
+        for i in results.indices {
+            if case .success(.error(let message)) = results[i], message.hasPrefix("NOSCRIPT") {
+                do { results[i] = .success(try await self.execute(script, [calls[i]])[0]) } catch { results[i] = .failure(error) }
+            }
+        }
+        return results
+    }
+
     /// Loads a script so that it is cached (e.g. at start-up); on every primary of a cluster.
     public func load(_ script: RedisScript) async throws {
         for reply in try await self.onEachPrimary(RedisCommand("SCRIPT", "LOAD", RedisArgument(script.source))) {

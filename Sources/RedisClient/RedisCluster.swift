@@ -135,6 +135,47 @@ final class RedisCluster: Sendable {
         return nil
     }
 
+    /// Sends each command to the primary of its own slot: the commands for one primary go out as one pipeline, the
+    /// primaries' pipelines concurrently. A command answered with a redirect is sent again alone, following it.
+    /// Results in the order of `commands`: a primary that fails does not stop the others (their commands ran).
+    func scatter(_ commands: [RedisCommand], timeout: Duration?) async -> [Result<RedisReply, any Error>] {
+        var groups: [RedisConfiguration.Endpoint?: [Int]] = [:]
+        for (i, command) in commands.enumerated() {
+            groups[try? await self.primary(for: command.slot), default: []].append(i)
+        }
+        var results = [Result<RedisReply, any Error>](repeating: .success(.null), count: commands.count)
+        await withTaskGroup(of: [(Int, Result<RedisReply, any Error>)].self) { group in
+            for (endpoint, indices) in groups {
+                group.addTask {
+                    guard let endpoint else {
+                        return indices.map { ($0, .failure(RedisError(.connectionFailed, "no primary serves the slot"))) }
+                    }
+                    let node = self.node(endpoint)
+                    let answers: [RedisReply]
+                    do {
+                        answers = try await node.connection.execute(indices.map { commands[$0] }, timeout: timeout)
+                    } catch {
+                        if (error as? RedisError)?.isUnavailable == true { self.refreshSoon() }
+                        return indices.map { ($0, .failure(error)) }
+                    }
+                    var out: [(Int, Result<RedisReply, any Error>)] = []
+                    for (i, answer) in zip(indices, answers) {
+                        if Self.redirect(in: [answer], askedHost: node.host) != nil {  // moved meanwhile: alone, following it
+                            do { out.append((i, .success(try await self.execute([commands[i]], timeout: timeout)[0]))) } catch {
+                                out.append((i, .failure(error)))
+                            }
+                        } else {
+                            out.append((i, .success(answer)))
+                        }
+                    }
+                    return out
+                }
+            }
+            for await part in group { for (i, result) in part { results[i] = result } }
+        }
+        return results
+    }
+
     /// Sends `commands` to one node, without redirects (per-node work: script loads, INFO, SCAN).
     func execute(_ commands: [RedisCommand], on endpoint: RedisConfiguration.Endpoint) async throws -> [RedisReply] {
         try await self.node(endpoint).connection.execute(commands)

@@ -11,7 +11,7 @@ public enum IngestOutcome: String, Sendable, Hashable {
 }
 
 /// Stores accepted messages (and the request's rejected items) with the ingest script: ONE call per shard the
-/// request touches, the calls of several shards sent concurrently. Each call is atomic; a request spanning shards is
+/// request touches; the calls of several shards go out as one pipeline per primary, the primaries concurrently. Each call is atomic; a request spanning shards is
 /// atomic per shard: when any call fails the whole request fails (503), and the provider's retry finds what was
 /// stored as duplicates and stores the rest.
 public struct IngestStore: Sendable {
@@ -55,8 +55,35 @@ public struct IngestStore: Sendable {
             return try await self.call(entries[...], rejected: rejected, shard: self.keys.shards[first], settings: settings)
         }
         var outcomes = [IngestOutcome](repeating: .duplicate, count: entries.count)
+        let shards = groups.keys.sorted()
+        if self.minReplicasAck == 0 {
+            // one pipeline per primary for all its shards' calls, the primaries concurrently
+            let calls = shards.map { shard in
+                Self.call(
+                    entries: groups[shard]!.map { entries[$0] }, rejected: shard == first ? rejected : [],
+                    keys: self.keys.shards[shard], settings: settings)
+            }
+            var failure: Failure?
+            for (shard, result) in zip(shards, await self.redis.evaluateEach(Self.script, calls: calls)) {
+                let indices = groups[shard]!
+                do throws(Failure) {
+                    switch result {
+                    case .failure(let error):
+                        throw .unavailable(error)
+                    case .success(let reply):
+                        for (i, outcome) in zip(indices, try Self.outcomes(reply, count: indices.count)) { outcomes[i] = outcome }
+                    }
+                } catch {
+                    failure = failure ?? error  // the other shards' calls are stored: the retry finds them
+                }
+            }
+            if let failure { throw failure }
+            return outcomes
+        }
+        // with the replica ack, each shard's call carries its own WAIT (on that shard's connection)
         let result = await withTaskGroup(of: Result<(indices: [Int], outcomes: [IngestOutcome]), Failure>.self) { group in
-            for (shard, indices) in groups {
+            for shard in shards {
+                let indices = groups[shard]!
                 let part = indices.map { entries[$0] }
                 let withRejected = shard == first ? rejected : []
                 group.addTask {
@@ -81,6 +108,14 @@ public struct IngestStore: Sendable {
         return outcomes
     }
 
+    /// The script's answer for `count` messages; an error reply is a failure of the call.
+    private static func outcomes(_ reply: RedisReply, count: Int) throws(Failure) -> [IngestOutcome] {
+        if case .error(let message) = reply { throw .unavailable(RedisError(.server, message)) }
+        let outcomes = reply.array?.compactMap { $0.string.flatMap(IngestOutcome.init(rawValue:)) } ?? []
+        guard outcomes.count == count else { throw .unexpectedReply(String(describing: reply).prefix(200).description) }
+        return outcomes
+    }
+
     private func call(
         _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: RedisKeys, settings: IngestScript.Settings
     ) async throws(Failure) -> [IngestOutcome] {
@@ -100,9 +135,7 @@ public struct IngestStore: Sendable {
         } catch {
             throw .unavailable(error)
         }
-        let outcomes = reply.array?.compactMap { $0.string.flatMap(IngestOutcome.init(rawValue:)) } ?? []
-        guard outcomes.count == entries.count else { throw .unexpectedReply(String(describing: reply).prefix(200).description) }
-        return outcomes
+        return try Self.outcomes(reply, count: entries.count)
     }
 
     /// One shard's `EVALSHA`: KEYS, ARGV and the JSON records written straight into one RESP buffer.
