@@ -1,0 +1,101 @@
+import RedisClient
+import SMSStore
+
+extension Worker {
+    /// Fetch loop `index`: moves jobs into this worker's processing lists and processes them, until stopping.
+    func fetchLoop(_ index: Int) async {
+        if self.keys.isSharded {
+            await self.pollLoop(index)
+        } else {
+            await self.blockingLoop(index)
+        }
+    }
+
+    /// One shard: `BLMOVE` from the queue on a dedicated connection while it is empty.
+    private func blockingLoop(_ index: Int) async {
+        let shard = self.keys.shards[0]
+        let connection = self.redis.makeDedicatedConnection()
+        let block = self.configuration.blockSeconds
+        let processing = self.processingKeys[0]
+        let fetch = RedisCommand(
+            "BLMOVE", RedisArgument(shard.replies), RedisArgument(processing), "RIGHT", "LEFT", RedisArgument(String(block)))
+        let timeout = Duration.seconds(block) + self.configuration.redis.commandTimeout
+        // While the queue has jobs, fetch with a non-blocking LMOVE on the shared, pipelined connection (the
+        // fetches of all loops share round trips); block on the dedicated connection only when it ran dry.
+        let poll = RedisCommand("LMOVE", RedisArgument(shard.replies), RedisArgument(processing), "RIGHT", "LEFT")
+        var idle = true
+        var failures = 0
+        while !self.isStopping && !Task.isCancelled {
+            do {
+                let reply = idle ? try await connection.send(fetch, timeout: timeout) : try await self.redis.send(poll)
+                failures = 0
+                guard let raw = reply.bytes else {
+                    idle = true
+                    continue
+                }
+                idle = false
+                await self.hold(index, Held(shard: 0, raw: raw))
+            } catch {
+                failures += 1
+                await self.fetchFailed(error, failures)
+            }
+        }
+        await connection.close()
+    }
+
+    /// Several shards (a cluster): `LMOVE` on each of this loop's shards in turn, on the shared routed connections;
+    /// after a round that found nothing, a pause doubling from 5 ms to `pollMaxMilliseconds`. No blocking connection
+    /// per shard: idle cost is one LMOVE per shard per pause per worker.
+    private func pollLoop(_ index: Int) async {
+        let shards = Self.shards(ofLoop: index, loops: self.configuration.concurrency, shards: self.keys.shards.count)
+            .map { self.keys.shards[$0] }
+        let fetches = shards.map {
+            RedisCommand("LMOVE", RedisArgument($0.replies), RedisArgument(self.processingKeys[$0.index]), "RIGHT", "LEFT")
+        }
+        var next = 0
+        var pause = 5
+        var failures = 0
+        while !self.isStopping && !Task.isCancelled {
+            var found = false
+            for _ in shards.indices where !self.isStopping {
+                let i = next
+                next = (next + 1) % shards.count
+                do {
+                    let reply = try await self.redis.send(fetches[i])
+                    failures = 0
+                    guard let raw = reply.bytes else { continue }
+                    found = true
+                    await self.hold(index, Held(shard: shards[i].index, raw: raw))
+                    break  // the next round starts at the next shard: no shard waits behind a busy one
+                } catch {
+                    failures += 1
+                    await self.fetchFailed(error, failures)
+                    break
+                }
+            }
+            if found {
+                pause = 5
+            } else if failures == 0 {
+                try? await Task.sleep(for: .milliseconds(pause))
+                pause = min(pause * 2, self.configuration.pollMaxMilliseconds)
+            }
+        }
+    }
+
+    /// The shards loop `index` of `loops` polls: every `loops`-th one, or (more loops than shards) one shared.
+    static func shards(ofLoop index: Int, loops: Int, shards: Int) -> [Int] {
+        let stride = min(loops, shards)
+        return Array(Swift.stride(from: index % stride, to: shards, by: stride))
+    }
+
+    private func hold(_ index: Int, _ held: Held) async {
+        self.inFlight.withLock { $0[index] = held }
+        await self.process(held.raw, shard: self.keys.shards[held.shard])
+        self.inFlight.withLock { $0[index] = nil }
+    }
+
+    private func fetchFailed(_ error: any Error, _ failures: Int) async {
+        if failures == 1 { self.logger.error("fetch failed", metadata: ["redis.error": "\(error)"]) }
+        try? await Task.sleep(for: .milliseconds(min(1000, 50 * (1 << min(failures, 5)))))
+    }
+}
