@@ -43,19 +43,18 @@ public struct IngestStore: Sendable {
         async throws(Failure) -> [IngestOutcome]
     {
         if entries.isEmpty && rejected.isEmpty { return [] }
-        guard self.keys.isSharded else {
-            return try await self.call(entries[...], rejected: rejected, shard: self.keys.shards[0], settings: settings)
-        }
         var groups: [Int: [Int]] = [:]  // shard → entry indices, in order
-        for i in entries.indices {
-            groups[self.keys.shardIndex(subscriber: entries[i].subscriber, guid: entries[i].message.guid), default: []].append(i)
+        if self.keys.isSharded {
+            for i in entries.indices {
+                groups[self.keys.shardIndex(subscriber: entries[i].subscriber, guid: entries[i].message.guid), default: []].append(i)
+            }
         }
         let first = groups.keys.min() ?? 0
         if groups.count <= 1 {
             return try await self.call(entries[...], rejected: rejected, shard: self.keys.shards[first], settings: settings)
         }
-        var outcomes = [IngestOutcome](repeating: .duplicate, count: entries.count)
         let shards = groups.keys.sorted()
+        let parts: [Result<[IngestOutcome], Failure>]  // by shard, in `shards` order
         if self.minReplicasAck == 0 {
             // one pipeline per primary for all its shards' calls, the primaries concurrently
             let calls = shards.map { shard in
@@ -63,48 +62,41 @@ public struct IngestStore: Sendable {
                     entries: groups[shard]!.map { entries[$0] }, rejected: shard == first ? rejected : [],
                     keys: self.keys.shards[shard], settings: settings)
             }
-            var failure: Failure?
-            for (shard, result) in zip(shards, await self.redis.evaluateEach(Self.script, calls: calls)) {
-                let indices = groups[shard]!
-                do throws(Failure) {
-                    switch result {
-                    case .failure(let error):
-                        throw .unavailable(error)
-                    case .success(let reply):
-                        for (i, outcome) in zip(indices, try Self.outcomes(reply, count: indices.count)) { outcomes[i] = outcome }
-                    }
-                } catch {
-                    failure = failure ?? error  // the other shards' calls are stored: the retry finds them
+            let replies = await self.redis.evaluateEach(Self.script, calls: calls)
+            parts = zip(shards, replies).map { shard, reply in
+                Result { () throws(Failure) in
+                    try Self.outcomes(reply.mapError { Failure.unavailable($0) }.get(), count: groups[shard]!.count)
                 }
             }
-            if let failure { throw failure }
-            return outcomes
-        }
-        // with the replica ack, each shard's call carries its own WAIT (on that shard's connection)
-        let result = await withTaskGroup(of: Result<(indices: [Int], outcomes: [IngestOutcome]), Failure>.self) { group in
-            for shard in shards {
-                let indices = groups[shard]!
-                let part = indices.map { entries[$0] }
-                let withRejected = shard == first ? rejected : []
-                group.addTask {
-                    do throws(Failure) {
-                        let outcomes = try await self.call(part[...], rejected: withRejected, shard: self.keys.shards[shard], settings: settings)
-                        return .success((indices, outcomes))
-                    } catch {
-                        return .failure(error)
+        } else {
+            // with the replica ack, each shard's call carries its own WAIT (on that shard's connection)
+            parts = await withTaskGroup(of: (Int, Result<[IngestOutcome], Failure>).self) { group in
+                for (position, shard) in shards.enumerated() {
+                    let part = groups[shard]!.map { entries[$0] }
+                    let withRejected = shard == first ? rejected : []
+                    group.addTask {
+                        do throws(Failure) {
+                            let outcomes = try await self.call(part[...], rejected: withRejected, shard: self.keys.shards[shard], settings: settings)
+                            return (position, .success(outcomes))
+                        } catch {
+                            return (position, .failure(error))
+                        }
                     }
                 }
+                var parts = [Result<[IngestOutcome], Failure>](repeating: .success([]), count: shards.count)
+                for await (position, part) in group { parts[position] = part }
+                return parts
             }
-            var failure: Failure?
-            for await result in group {
-                switch result {
-                case .success(let part): for (i, outcome) in zip(part.indices, part.outcomes) { outcomes[i] = outcome }
-                case .failure(let error): failure = failure ?? error
-                }
-            }
-            return failure
         }
-        if let result { throw result }
+        var outcomes = [IngestOutcome](repeating: .duplicate, count: entries.count)
+        var failure: Failure?
+        for (shard, part) in zip(shards, parts) {
+            switch part {
+            case .success(let shardOutcomes): for (i, outcome) in zip(groups[shard]!, shardOutcomes) { outcomes[i] = outcome }
+            case .failure(let error): failure = failure ?? error  // the other shards' calls are stored: the retry finds them
+            }
+        }
+        if let failure { throw failure }
         return outcomes
     }
 
