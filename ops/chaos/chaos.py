@@ -3,20 +3,18 @@
 [--only 1,2,...] [--report RELIABILITY.md]. Each scenario starts what it needs, runs bounded traffic, stops
 everything and prints its figures; the last line is 'N passed, N failed'."""
 import argparse
-import concurrent.futures as cf
 import os
 import random
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 
 from cluster import cluster_failover, cluster_reshard, cluster_storm
 from network import network_faults
 from recovery import spool_drain_kill, stalled_worker, tls_restart
 from harness import (ROOT, Load, Procs, Redis, Sentinel, Sink, enqueue_jobs, message, post, processing_total,
-                     redis_cli, serve, verify_stored, wait_for, worker)
+                     redis_cli, serve, storm_posts, verify_stored, wait_for, worker)
 
 SCALE = {"small": {"storm": 1000, "crash": 1500, "load_s": 2.0, "away_s": 3.0, "stall_jobs": 1000, "stall_s": 5, "lease_s": 10,
                    "phase_s": 4.0, "partition_s": 4.0, "reshard_slots": 1200},
@@ -39,21 +37,8 @@ def retry_storm(b, s):
         channel_env = {"SMSHOOK_CONFIG": config, "STORM_A_URL": sink.url + "/a", "STORM_B_URL": sink.url + "/b",
                        "STORM_SECRET": "storm"}
         ports = [serve(procs, b, {"REDIS_URL": r.url}, "storm", env={"SMSHOOK_CONFIG": config}) for _ in range(3)]
-        posts = [(i, ports[k]) for i in range(n) for k in range(3)]
-        random.shuffle(posts)
-        accepted = [0] * n
-        lock = threading.Lock()
-
-        def send(item):
-            i, port = item
-            path = "/api/webhook/sms-received?channel=storm-" + ("a" if i % 2 == 0 else "b")
-            st, body, _ = post(port, {"message": "yes", "number": f"+1555{i:07d}", "guid": f"storm-{i}"}, path)
-            with lock:
-                accepted[i] += (body or {}).get("processed", 0) if st == 200 else 0
-            return st
-
-        with cf.ThreadPoolExecutor(48) as ex:
-            statuses = list(ex.map(send, posts))
+        accepted, statuses = storm_posts(
+            ports, n, "storm", lambda i: "/api/webhook/sms-received?channel=storm-" + ("a" if i % 2 == 0 else "b"))
         for _ in range(2):
             worker(procs, b, r.url, "storm", sink.url, env=channel_env)
         wait_for(lambda: sink.counts()[0] >= n, 60, 0.1)

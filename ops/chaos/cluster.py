@@ -1,14 +1,12 @@
 """Redis Cluster scenarios of `make chaos` (12-14): a 3-primary, 3-replica cluster on loopback, serve and workers
 with REDIS_CLUSTER_NODES, checked key by key in every shard."""
-import concurrent.futures as cf
-import random
 import re
 import subprocess
-import threading
 import time
 import urllib.request
 
-from harness import Load, Procs, Redis, Sink, free_port, get, message, post, redis_cli, serve, wait_for, worker
+from harness import (Load, Procs, Redis, Sink, free_port, message, missing, redis_cli, serve, storm_posts,
+                     verify_masks, wait_for, worker)
 
 SHARDS = 64  # the cluster default (KeySpace.defaultClusterShards)
 
@@ -90,48 +88,17 @@ def slot_of_shard(s):
     return crc16(str(s).encode()) % 16384
 
 
-VERIFY_SHARD = """
-local base = KEYS[1]
-local audit, jobs = {}, {}
-for _, e in ipairs(redis.call('XRANGE', base .. ':audit', '-', '+')) do
-  local f = e[2]
-  for i = 1, #f, 2 do if f[i] == 'data' then audit[cjson.decode(f[i + 1]).guid or ''] = true end end
-end
-for _, j in ipairs(redis.call('LRANGE', base .. ':replies', 0, -1)) do jobs[cjson.decode(j).in_reply_to] = true end
-local out = {}
-for i = 1, #ARGV do
-  local value = redis.call('GET', base .. ':dedup:' .. ARGV[i])
-  if not value then out[i] = 0
-  elseif not audit[ARGV[i]] then out[i] = 2
-  elseif cjson.decode(value).decision == 'queued' and not jobs[ARGV[i]] and not jobs[''] then out[i] = 3
-  else out[i] = 1 end
-end
-return out
-"""
-
-
-def verify_cluster(cluster, prefix, guid_numbers, delivered=None):
-    """Key by key, in each guid's shard: (no dedup key, no audit entry, no reply job where one is due and it was not
-    delivered yet). `guid_numbers`: (guid, number) pairs."""
+def verify_cluster(cluster, prefix, guid_numbers, delivered=()):
+    """Key by key, in each guid's shard: [no dedup key, no audit entry, no reply job where one is due and it was not
+    delivered either] counts. `guid_numbers`: (guid, number) pairs."""
     by_shard = {}
     for guid, number in guid_numbers:
         by_shard.setdefault(shard_of(number), []).append(guid)
-    missing = [0, 0, 0]
-    for s, guids in by_shard.items():
-        for start in range(0, len(guids), 2000):
-            part = guids[start:start + 2000]
-            out = subprocess.run(["redis-cli", "-c", "-p", str(cluster.live().port), "EVAL", VERIFY_SHARD, "1",
-                                  f"{prefix}:{{{s}}}", *part], capture_output=True, text=True, timeout=30).stdout.split()
-            for guid, code in zip(part, out):
-                if code == "0":
-                    missing[0] += 1
-                elif code == "2":
-                    missing[1] += 1
-                elif code == "3" and not (delivered and guid in delivered):
-                    missing[2] += 1
-            if len(out) != len(part):
-                missing[0] += len(part) - len(out)
-    return missing
+    guids, masks = [], []
+    for s, part in by_shard.items():
+        guids += part
+        masks += verify_masks(["redis-cli", "-c", "-p", str(cluster.live().port)], f"{prefix}:{{{s}}}", part)
+    return missing(guids, masks, delivered)
 
 
 def redirects(admin_port):
@@ -161,20 +128,7 @@ def cluster_storm(b, s):
     try:
         cluster = Cluster(procs)
         ports = [cluster_serve(procs, b, cluster, "cstorm")[0] for _ in range(3)]
-        posts = [(i, ports[k]) for i in range(n) for k in range(3)]
-        random.shuffle(posts)
-        accepted = [0] * n
-        lock = threading.Lock()
-
-        def send(item):
-            i, port = item
-            st, body, _ = post(port, {"message": "yes", "number": f"+1555{i:07d}", "guid": f"cstorm-{i}"})
-            with lock:
-                accepted[i] += (body or {}).get("processed", 0) if st == 200 else 0
-            return st
-
-        with cf.ThreadPoolExecutor(48) as ex:
-            statuses = list(ex.map(send, posts))
+        accepted, statuses = storm_posts(ports, n, "cstorm")
         for _ in range(2):
             cluster_worker(procs, b, cluster, "cstorm", sink)
         wait_for(lambda: sink.counts()[0] >= n, 90, 0.1)
@@ -229,7 +183,7 @@ def cluster_failover(b, s, min_ack):
         other_ok = sum(1 for c in other if c[2] == 200)
         acked = [(c[4], message(c[4])["number"]) for c in calls if c[2] == 200]
         wait_for(cluster.wait_ready, 30)
-        lost = verify_cluster(cluster, "cfo", acked, delivered=None)[:2]
+        lost = verify_cluster(cluster, "cfo", acked)[:2]
         non503 = sum(1 for c in calls if c[2] not in (200, 503))
         how = (f"replica promoted {promoted_after:.1f} s after the kill; "
                + ("writes resumed on it" if not min_ack else "503 (no replica left to acknowledge) until the old primary "

@@ -1,4 +1,5 @@
 """Processes and helpers for the chaos scenarios: redis-server, sentinels, smshook serve/worker, a sink provider."""
+import concurrent.futures as cf
 import http.client
 import json
 import os
@@ -311,33 +312,69 @@ class Load(LoadThreads):
 
 
 VERIFY = """
-local prefix = ARGV[1]
+-- per guid a bitmask: 1 no dedup key, 2 no audit entry, 4 no reply job though one is due. KEYS[1]: the key base
+-- (the prefix, or a cluster shard's prefix:{s}, so the script runs where that shard lives).
+local base = KEYS[1]
 local audit, jobs = {}, {}
-for _, e in ipairs(redis.call('XRANGE', prefix .. ':audit', '-', '+')) do
+for _, e in ipairs(redis.call('XRANGE', base .. ':audit', '-', '+')) do
   local f = e[2]
   for i = 1, #f, 2 do if f[i] == 'data' then audit[cjson.decode(f[i + 1]).guid or ''] = true end end
 end
-for _, j in ipairs(redis.call('LRANGE', prefix .. ':replies', 0, -1)) do jobs[cjson.decode(j).in_reply_to] = true end
-local noKey, noAudit, noJob = 0, 0, 0
-for i = 2, #ARGV do
-  local g = ARGV[i]
-  local value = redis.call('GET', prefix .. ':dedup:' .. g)
-  if not value then noKey = noKey + 1 end
-  if not audit[g] then noAudit = noAudit + 1 end
+for _, j in ipairs(redis.call('LRANGE', base .. ':replies', 0, -1)) do jobs[cjson.decode(j).in_reply_to] = true end
+local out = {}
+for i = 1, #ARGV do
+  local g, m = ARGV[i], 0
+  local value = redis.call('GET', base .. ':dedup:' .. g)
+  if not value then m = m + 1 end
+  if not audit[g] then m = m + 2 end
   -- a reply job is due only where the ingest decided 'queued' (not for a loop-guard or opt-out suppression)
-  if value and cjson.decode(value).decision == 'queued' and not jobs[g] then noJob = noJob + 1 end
+  if value and cjson.decode(value).decision == 'queued' and not jobs[g] then m = m + 4 end
+  out[i] = m
 end
-return {noKey, noAudit, noJob}
+return out
 """
+
+
+def verify_masks(cli, base, guids):
+    """Each guid's VERIFY bitmask under `base`; `cli` is the redis-cli command (with -c for a cluster). An answer
+    that is not one mask per guid counts each of them as missing everything."""
+    masks = []
+    for start in range(0, len(guids), 2000):
+        part = guids[start:start + 2000]
+        out = subprocess.run([*cli, "EVAL", VERIFY, "1", base, *part], capture_output=True, text=True,
+                             timeout=30).stdout.split()
+        masks += [int(x) for x in out] if len(out) == len(part) and all(x.isdigit() for x in out) else [7] * len(part)
+    return masks
+
+
+def missing(guids, masks, delivered=()):
+    """[no dedup key, no audit entry, no reply job (and not delivered either)] counts."""
+    return [sum(1 for m in masks if m & 1), sum(1 for m in masks if m & 2),
+            sum(1 for g, m in zip(guids, masks) if m & 4 and g not in delivered)]
 
 
 def verify_stored(redis_port, prefix, guids):
     """How many of these acknowledged guids lack their dedup key, their audit entry, their reply job (where due)."""
-    missing = [0, 0, 0]
-    for start in range(0, len(guids), 2000):
-        out = redis_cli(redis_port, "EVAL", VERIFY, 0, prefix, *guids[start:start + 2000]).split()
-        missing = [m + int(x) for m, x in zip(missing, out)]
-    return missing
+    return missing(guids, verify_masks(["redis-cli", "-p", str(redis_port)], prefix, guids))
+
+
+def storm_posts(ports, n, tag, path_of=lambda i: "/api/webhook/sms-received", threads=48):
+    """Every guid `tag-i` (number +1555 i) POSTed once to each port, all in a shuffled order, `threads` at a time:
+    the messages each guid had accepted, and every answer's status."""
+    posts = [(i, port) for i in range(n) for port in ports]
+    random.shuffle(posts)
+    accepted = [0] * n
+    lock = threading.Lock()
+
+    def send(item):
+        i, port = item
+        st, body, _ = post(port, {"message": "yes", "number": f"+1555{i:07d}", "guid": f"{tag}-{i}"}, path_of(i))
+        with lock:
+            accepted[i] += (body or {}).get("processed", 0) if st == 200 else 0
+        return st
+
+    with cf.ThreadPoolExecutor(threads) as ex:
+        return accepted, list(ex.map(send, posts))
 
 
 DUPLICATE_JOBS = """
