@@ -7,6 +7,7 @@ public struct Classifier: Sendable {
         let tokens: [String]
         let intent: Intent
         let text: String
+        let language: String
     }
 
     private let exact: [String: Intent]
@@ -22,12 +23,12 @@ public struct Classifier: Sendable {
         for word in config.exact.help { exact[TextNormalizer.tokens(word).joined(separator: " ")] = .help }
         self.exact = exact
         var phrases: [String: [Phrase]] = [:]
-        for (_, vocabulary) in config.languages.sorted(by: { $0.key < $1.key }) {
+        for (language, vocabulary) in config.languages.sorted(by: { $0.key < $1.key }) {
             for (intent, list) in [(Intent.affirmative, vocabulary.affirmative), (.negative, vocabulary.negative), (.unknown, vocabulary.unknown)] {
                 for text in list {
                     let tokens = TextNormalizer.tokens(text).map(TextNormalizer.fold)
                     guard let first = tokens.first else { continue }
-                    phrases[first, default: []].append(Phrase(tokens: tokens, intent: intent, text: text))
+                    phrases[first, default: []].append(Phrase(tokens: tokens, intent: intent, text: text, language: language))
                 }
             }
         }
@@ -60,8 +61,10 @@ public struct Classifier: Sendable {
         }
         guard !matches.isEmpty else { return Classification(intent: .unknown, matched: nil, confidence: 0) }
 
+        // the language whose vocabulary matched first (a phrase shared by several: the first in name order)
+        let language = matches[0].phrase.language
         if let hedge = matches.first(where: { $0.phrase.intent == .unknown }) {
-            return Classification(intent: .unknown, matched: "hedge:\(hedge.phrase.text)", confidence: 0.8)
+            return Classification(intent: .unknown, matched: "hedge:\(hedge.phrase.text)", confidence: 0.8, language: hedge.phrase.language)
         }
         // An affirmative right after a negator that is not itself part of a match is a negative ("not ok").
         func matched(_ position: Int) -> Bool {
@@ -83,11 +86,11 @@ public struct Classifier: Sendable {
             intents.append((.negative, "contrast:\(tokens[but])"))
         }
         if intents.contains(where: { $0.0 != intents[0].0 }) {
-            return Classification(intent: .unknown, matched: "mixed:" + intents.map(\.1).joined(separator: "+"), confidence: 0.3)
+            return Classification(intent: .unknown, matched: "mixed:" + intents.map(\.1).joined(separator: "+"), confidence: 0.3, language: language)
         }
         let covered = matches.reduce(0) { $0 + $1.phrase.tokens.count }
         let coverage = Double(covered) / Double(tokens.count)
         let confidence = ((0.6 + 0.35 * coverage) * 100).rounded() / 100
-        return Classification(intent: intents[0].0, matched: intents.map(\.1).joined(separator: "+"), confidence: min(confidence, 0.95))
+        return Classification(intent: intents[0].0, matched: intents.map(\.1).joined(separator: "+"), confidence: min(confidence, 0.95), language: language)
     }
 }

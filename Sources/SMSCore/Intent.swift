@@ -13,10 +13,13 @@ public struct Classification: Sendable, Hashable {
     public var intent: Intent
     public var matched: String?
     public var confidence: Double
+    /// The language whose vocabulary matched (`classifier.languages` key); nil for exact keywords and no match.
+    public var language: String?
 
-    public init(intent: Intent, matched: String? = nil, confidence: Double) {
+    public init(intent: Intent, matched: String? = nil, confidence: Double, language: String? = nil) {
         self.intent = intent
         self.matched = matched
         self.confidence = confidence
+        self.language = language
     }
 }

@@ -22,6 +22,10 @@ public struct PayloadError: Error, Sendable, Hashable {
         public static let notFound = Code("not_found")
         public static let methodNotAllowed = Code("method_not_allowed")
         public static let `internal` = Code("internal_error")
+        /// Send API: the number has opted out (409).
+        public static let optedOut = Code("opted_out")
+        /// Send API: an `Idempotency-Key` used before with other parameters (422).
+        public static let idempotencyKeyReused = Code("idempotency_key_reused")
     }
 
     public let code: Code
@@ -45,6 +49,7 @@ public struct PayloadError: Error, Sendable, Hashable {
         case .unavailable: return 503
         case .notFound: return 404
         case .methodNotAllowed: return 405
+        case .optedOut: return 409
         case .internal: return 500
         default: return 422
         }

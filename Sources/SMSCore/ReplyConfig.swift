@@ -39,7 +39,11 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
     }
 
     public var classifier: ClassifierSection
-    public var replies: [String: String?]
+    public var replies: [String: ReplyTemplate?]
+    /// The language of replies to messages whose language is not known (exact keywords, no match): `en` when absent.
+    public var defaultLanguage: String?
+    /// Signed event webhooks to the application (README "Integrating your application"); none: no events.
+    public var events: EventsConfig?
     public var loopGuard: LoopGuard
     public var ownNumbers: [String]
     /// Country calling code for numbers that arrive in national form (`(555) 010-0000`); none: kept as digits.
@@ -60,6 +64,8 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
         case defaultCountryCode = "default_country_code"
         case channels
         case optOutScope = "opt_out_scope"
+        case defaultLanguage = "default_language"
+        case events
     }
 
     /// Parses the YAML (or JSON) text; errors name what is wrong.
@@ -73,6 +79,16 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
         for key in config.replies.keys where Intent(rawValue: key) == nil {
             throw ReplyConfigError(message: "replies: unknown intent '\(key)'")
         }
+        let languages = Set(config.classifier.languages.keys)
+        for (key, template) in config.replies {
+            for language in template?.byLanguage.keys.sorted() ?? [] where !languages.contains(language) {
+                throw ReplyConfigError(message: "replies.\(key): unknown language '\(language)' (not in classifier.languages)")
+            }
+        }
+        if let language = config.defaultLanguage, !languages.contains(language) {
+            throw ReplyConfigError(message: "default_language: '\(language)' is not in classifier.languages")
+        }
+        try config.events?.validate()
         guard config.loopGuard.maxReplies >= 0, config.loopGuard.windowSeconds > 0 else {
             throw ReplyConfigError(message: "loop_guard: max_replies must be >= 0 and window_seconds > 0")
         }
@@ -98,7 +114,7 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
                 throw ReplyConfigError(message: "\(path): \(error.message)")
             }
             self.path = path
-            self.sha256 = SHA256.hash(data: Array(text.utf8)).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+            self.sha256 = Signatures.sha256Hex(text.utf8)
         }
     }
 
@@ -106,8 +122,8 @@ public struct ReplyConfig: Sendable, Hashable, Decodable {
     public static let defaultPaths = ["config/smshook.yaml", "/etc/smshook/smshook.yaml"]
 
     /// Reply templates by intent.
-    public var templates: [Intent: String] {
-        var out: [Intent: String] = [:]
+    public var templates: [Intent: ReplyTemplate] {
+        var out: [Intent: ReplyTemplate] = [:]
         for (key, value) in self.replies {
             if let intent = Intent(rawValue: key), let value { out[intent] = value }
         }

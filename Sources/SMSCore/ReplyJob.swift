@@ -13,6 +13,12 @@ public struct ReplyJob: Sendable, Hashable {
     /// Where the message it answers arrived: the reply leaves through the same channel. nil for jobs queued before
     /// channels existed (the worker's default channel sends them).
     public var channel: Channel?
+    /// `reply` (an automatic reply: `in_reply_to` is the inbound guid) or `message` (sent through the send API).
+    public var kind: Kind = .reply
+
+    public enum Kind: String, Sendable, Hashable {
+        case reply, message
+    }
 
     public init(
         id: String, to: String, body: String, inReplyTo: String, intent: Intent, provider: String,
@@ -49,6 +55,7 @@ public struct ReplyJob: Sendable, Hashable {
         w.field("created_at", self.createdAt)
         w.field("attempt", self.attempt)
         if self.recovered > 0 { w.field("recovered", self.recovered) }
+        if self.kind != .reply { w.field("kind", self.kind.rawValue) }
         Channel.write(self.channel, to: &w)
         w.endObject()
     }
@@ -70,6 +77,7 @@ public struct ReplyJob: Sendable, Hashable {
         self.attempt = Self.int(json["attempt"])
         self.recovered = Self.int(json["recovered"])
         self.channel = Channel(json: json["channel"])
+        self.kind = json["kind"]?.stringValue.flatMap(Kind.init(rawValue:)) ?? .reply
     }
 
     /// Whole numbers as Redis' cjson may write them (`3` or `3.0`), within 0...1,000,000: a count read from

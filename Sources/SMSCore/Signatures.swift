@@ -52,6 +52,11 @@ extension Signatures {
         return diff == 0
     }
 
+    /// SHA-256 of `bytes` as lower-case hex.
+    public static func sha256Hex(_ bytes: some Sequence<UInt8>) -> String {
+        SHA256.hash(data: Array(bytes)).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
     static func hex<M: MessageAuthenticationCode>(_ mac: M) -> String {
         mac.map { b in b < 16 ? "0" + String(b, radix: 16) : String(b, radix: 16) }.joined()
     }

@@ -24,9 +24,14 @@ public struct DeadJobs: Sendable {
 
     /// Up to `count` records (raw JSON), newest first across shards (by `failed_at`).
     public func list(count: Int) async throws -> [[UInt8]] {
+        try await Self.newest(redis: self.redis, lists: self.keys.shards.map(\.dead), count: count)
+    }
+
+    /// Up to `count` dead records of `lists` (one per shard, each newest first), newest first by `failed_at`.
+    static func newest(redis: RedisClient, lists: [String], count: Int) async throws -> [[UInt8]] {
         var all: [(at: String, raw: [UInt8])] = []
-        for shard in self.keys.shards {
-            let items = try await self.redis.send("LRANGE", RedisArgument(shard.dead), 0, RedisArgument(max(count, 1) - 1)).array ?? []
+        for list in lists {
+            let items = try await redis.send("LRANGE", RedisArgument(list), 0, RedisArgument(max(count, 1) - 1)).array ?? []
             for raw in items.compactMap(\.bytes) {
                 all.append(((try? JSONParser.parse(raw))?["failed_at"]?.stringValue ?? "", raw))
             }

@@ -8,39 +8,74 @@ public enum IngestScript {
     /// (OOM under noeviction, read-only replica), so a call never stops half-way through a batch for that reason.
     public static let source = """
         #!lua
-        -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, then per message: dedup key, rate key, opt-out set
-        -- (the global one, or its channel's when opt-out is scoped per channel).
+        -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, 4..3+E event queues, then P per message: dedup key,
+        -- rate key, opt-out set (the global one, or its channel's when opt-out is scoped per channel) and, when P is 5,
+        -- the number's conversation and history.
         -- ARGV: 1 dedup ttl, 2 audit maxlen, 3 rejected maxlen, 4 max replies per window, 5 window seconds,
-        -- 6 rejected count R, R rejected records, then 5 per message: dedup value, audit record (JSON objects),
-        -- reply job ('' when none is due), number ('' when none), intent. The two JSON objects open with
-        -- {"decision":"<expected>", where expected is queued when a job is given, else no_reply; only when the
-        -- decision differs is that head rewritten (a new string: worth avoiding for every message).
+        -- 6 rejected count R, 7 event queue count E, 8 keys per message P, 9 now (events' timestamp), 10 history length,
+        -- 11 history ttl, then E type lists (' message.received optout.changed '), R rejected records, then 6 per
+        -- message: dedup value ('' = the audit record), audit record (JSON objects), reply job ('' when none is
+        -- due), number ('' when none), intent, event id. The two JSON objects open with {"decision":"<expected>",
+        -- where expected is queued when a job is given, else no_reply; only when the decision differs is that head
+        -- rewritten (a new string: worth avoiding for every message).
         -- Returns per message: duplicate | queued | suppressed_optout | suppressed_rate | no_reply.
         local ttl, auditMax, rejectedMax = ARGV[1], ARGV[2], ARGV[3]
         local rateMax, window, r = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
+        local e, p, now = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
+        local historyMax, historyTTL = tonumber(ARGV[10]), ARGV[11]
+        local base = 11 + e
         for i = 1, r do
-          redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[6 + i])
+          redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[base + i])
+        end
+        local function publish(kind, id, data)
+          for q = 1, e do
+            if string.find(ARGV[11 + q], ' ' .. kind .. ' ', 1, true) then
+              redis.call('LPUSH', KEYS[3 + q], id .. ' 0 {"type":"' .. kind .. '","timestamp":"' .. now .. '","data":' .. data .. '}')
+            end
+          end
+        end
+        local function optOutChanged(id, number, optedOut)
+          publish('optout.changed', id .. '.optout', cjson.encode({number = number, opted_out = optedOut, source = 'keyword', at = now}))
         end
         local out, jobs = {}, {}
-        for j = 0, (#KEYS - 3) / 3 - 1 do
-          local dedup, rate, optout = KEYS[4 + 3 * j], KEYS[5 + 3 * j], KEYS[6 + 3 * j]
-          local a = 7 + r + 5 * j
+        for j = 0, (#KEYS - 3 - e) / p - 1 do
+          local k = 4 + e + p * j
+          local dedup, rate, optout = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+          local a = base + r + 1 + 6 * j
           local value, audit, job, number, intent = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+          local eventID = ARGV[a + 5]
           local expected = job ~= '' and 'queued' or 'no_reply'
-          if not redis.call('SET', dedup, value, 'NX', 'EX', ttl) then
+          local first = value == '' and audit or value
+          if not redis.call('SET', dedup, first, 'NX', 'EX', ttl) then
             out[#out + 1] = 'duplicate'
           else
-            local decision = 'no_reply'
+            local conversation = p == 5 and number ~= '' and redis.call('GET', KEYS[k + 3])
+            if conversation then  -- the question this message answers, inside its reply window
+              audit = string.sub(audit, 1, -2) .. ',"in_reply_to":' .. conversation .. '}'
+            end
+            if job ~= '' and string.find(job, '{meta.', 1, true) then  -- placeholders from the conversation's metadata
+              local ok, conv = pcall(cjson.decode, conversation or '{}')
+              local meta = ok and type(conv) == 'table' and type(conv.metadata) == 'table' and conv.metadata or {}
+              job = string.gsub(job, '{meta%.([%w_%-]+)}', function(name)
+                local v = meta[name]
+                if type(v) ~= 'string' and type(v) ~= 'number' then return '' end
+                local text = cjson.encode(tostring(v))
+                return string.sub(text, 2, -2)
+              end)
+            end
+            local decision, changed = 'no_reply', nil
             if intent == 'opt_out' then
               if number ~= '' and redis.call('SADD', optout, number) == 0 then
                 decision = 'suppressed_optout'
-              elseif job ~= '' then
-                decision = 'queued'
+              else
+                if number ~= '' then changed = true end
+                if job ~= '' then decision = 'queued' end
               end
             else
               local optedOut = number ~= '' and redis.call('SISMEMBER', optout, number) == 1
               if optedOut and (intent == 'opt_in' or intent == 'affirmative') then
                 redis.call('SREM', optout, number)
+                changed = false
                 optedOut = false
               end
               if optedOut then
@@ -51,13 +86,28 @@ public enum IngestScript {
                 if n > rateMax then decision = 'suppressed_rate' else decision = 'queued' end
               end
             end
+            local skip = 16 + #expected
             if decision ~= expected then  -- rewritten within the script: nobody sees the first value
-              local head, skip = '{"decision":"' .. decision .. '",', 16 + #expected
-              redis.call('SET', dedup, head .. string.sub(value, skip), 'EX', ttl)
-              audit = head .. string.sub(audit, skip)
+              audit = '{"decision":"' .. decision .. '",' .. string.sub(audit, skip)
             end
+            if value == '' then
+              value = audit
+            elseif decision ~= expected then
+              value = '{"decision":"' .. decision .. '",' .. string.sub(value, skip)
+            end
+            if value ~= first then redis.call('SET', dedup, value, 'EX', ttl) end
             redis.call('XADD', KEYS[1], 'MAXLEN', '~', auditMax, '*', 'event', 'inbound', 'decision', decision,
               'data', audit)
+            if p == 5 and number ~= '' then
+              local history = KEYS[k + 4]
+              redis.call('LPUSH', history, '{"direction":"inbound",' .. string.sub(audit, 2))
+              redis.call('LTRIM', history, 0, historyMax - 1)
+              redis.call('EXPIRE', history, historyTTL)
+            end
+            if e > 0 and eventID ~= '' then
+              publish('message.received', eventID, audit)
+              if changed ~= nil then optOutChanged(eventID, number, changed) end
+            end
             if decision == 'queued' then jobs[#jobs + 1] = job end
             out[#out + 1] = decision
           end
@@ -75,7 +125,17 @@ public enum IngestScript {
         public var replyWindowSeconds = 3600
         public var auditMaxLength = 1_000_000
         public var rejectedMaxLength = 100_000
+        /// Conversations and per-number history (the send/read API is on): 5 keys per message instead of 3, and the
+        /// dedup key holds the whole record (the read API's answer for an inbound guid).
+        public var conversations = false
+        /// Entries kept in each number's history, and for how long after its last message.
+        public var historyMaxLength = 50
+        public var historyTTLSeconds = 30 * 86400
+        /// Endpoints taking events the ingest script publishes (`message.received`, `optout.changed`).
+        public var eventEndpoints: [EventEndpoint] = []
         public init() {}
+
+        var keysPerMessage: Int { self.conversations ? 5 : 3 }
     }
 
     /// One accepted message with everything the script stores for it.
@@ -91,6 +151,8 @@ public enum IngestScript {
         public var subscriber: String?
         /// The channel whose own opt-out set applies (opt-out scoped per channel); nil: the global set.
         public var optOutChannel: String?
+        /// The `webhook-id` of its `message.received` event; nil when no endpoint takes events.
+        public var eventID: String?
 
         public init(
             message: InboundMessage, classification: Classification, job: ReplyJob?, noReplyReason: String? = nil,
@@ -150,6 +212,7 @@ public enum IngestScript {
             w.field("intent", self.classification.intent.rawValue)
             w.field("matched", ifPresent: self.classification.matched)
             w.field("confidence", self.classification.confidence)
+            w.field("language", ifPresent: self.classification.language)
             w.field("job_id", ifPresent: self.job?.id)
             w.field("no_reply_reason", ifPresent: self.noReplyReason)
             Channel.write(self.message.channel, to: &w)
@@ -177,8 +240,9 @@ public enum IngestScript {
     }
 
     /// How many KEYS and ARGV one call has.
-    public static func counts(entries: Int, rejected: Int) -> (keys: Int, arguments: Int) {
-        (3 + 3 * entries, 6 + rejected + 5 * entries)
+    public static func counts(entries: Int, rejected: Int, settings: Settings) -> (keys: Int, arguments: Int) {
+        let e = settings.eventEndpoints.count
+        return (3 + e + settings.keysPerMessage * entries, 11 + e + rejected + 6 * entries)
     }
 
     /// KEYS and ARGV for one call, as UTF-8 bytes.
@@ -187,7 +251,7 @@ public enum IngestScript {
     ) -> (keys: [[UInt8]], arguments: [[UInt8]]) {
         var all: [[UInt8]] = []
         self.write(entries: entries, rejected: rejected, keys: keys, settings: settings) { all.append(Array($0)) }
-        let keyCount = self.counts(entries: entries.count, rejected: rejected.count).keys
+        let keyCount = self.counts(entries: entries.count, rejected: rejected.count, settings: settings).keys
         return (Array(all[..<keyCount]), Array(all[keyCount...]))
     }
 
@@ -213,10 +277,15 @@ public enum IngestScript {
         emit(keys.audit)
         emit(keys.replies)
         emit(keys.rejected)
+        for endpoint in settings.eventEndpoints { emit(keys.events(endpoint.name)) }
         for i in entries.indices {  // by index: no copy (and retain) of each entry's strings
             emit(keys.dedup(entries[i].message.guid))
             emit(keys.rate(entries[i].subscriber ?? "-"))
             emit(keys.optOut(channel: entries[i].optOutChannel))
+            if settings.conversations {
+                emit(keys.conversation(entries[i].subscriber ?? "-"))
+                emit(keys.history(entries[i].subscriber ?? "-"))
+            }
         }
         emit(settings.dedupTTLSeconds)
         emit(settings.auditMaxLength)
@@ -224,11 +293,21 @@ public enum IngestScript {
         emit(settings.maxRepliesPerWindow)
         emit(settings.replyWindowSeconds)
         emit(rejected.count)
+        emit(settings.eventEndpoints.count)
+        emit(settings.keysPerMessage)
+        emit(entries.first?.receivedAt ?? "")
+        emit(settings.historyMaxLength)
+        emit(settings.historyTTLSeconds)
+        for endpoint in settings.eventEndpoints { emit(endpoint.typeList) }
         for record in rejected { emit(record) }
         for i in entries.indices {
-            w.reset()
-            entries[i].writeDedupValue(to: &w)
-            emitJSON()
+            if settings.conversations {
+                emit("")  // the dedup key holds the audit record
+            } else {
+                w.reset()
+                entries[i].writeDedupValue(to: &w)
+                emitJSON()
+            }
             w.reset()
             entries[i].writeAuditRecord(to: &w)
             emitJSON()
@@ -237,6 +316,7 @@ public enum IngestScript {
             emitJSON()
             emit(entries[i].subscriber ?? "")
             emit(entries[i].classification.intent.rawValue)
+            emit(entries[i].eventID ?? "")
         }
     }
 }

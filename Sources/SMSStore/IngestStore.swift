@@ -134,7 +134,7 @@ public struct IngestStore: Sendable {
     public static func call<Entries: RandomAccessCollection<IngestScript.Entry>>(
         entries: Entries, rejected: [String], keys: RedisKeys, settings: IngestScript.Settings
     ) -> RedisCommand where Entries.Index == Int {
-        let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count)
+        let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count, settings: settings)
         var builder = RedisCommandBuilder(
             evaluating: Self.script, keys: counts.keys, arguments: counts.arguments,
             capacity: 512 + 1024 * entries.count + rejected.reduce(0) { $0 + $1.utf8.count + 16 })

@@ -53,6 +53,8 @@ public struct KeySpace: Sendable, Hashable {
     public var reaperLock: String { self.global + ":reaper" }
     /// Shared send rate limit per channel (GCRA theoretical arrival time).
     public func sendRate(_ channel: String) -> String { self.global + ":ratelimit:" + channel }
+    /// Set while an event endpoint answered 410 Gone: nothing is delivered to it until `smshook events retry`.
+    public func eventsDisabled(_ endpoint: String) -> String { self.global + ":events:disabled:" + endpoint }
     /// The shard count this key space was first used with; serve and workers refuse to start with another. Named
     /// alike whatever the count (no hash tag), so that every count finds it.
     public var layout: String { self.prefix + ":shards" }
@@ -96,6 +98,19 @@ public struct RedisKeys: Sendable, Hashable {
     public func sent(_ jobID: String) -> String { self.base + ":sent:" + jobID }
     /// Loop guard: replies to one number in the current window.
     public func rate(_ number: String) -> String { self.base + ":rate:" + number }
+    /// The number's open conversation (JSON: the sent message it answers), for its reply window.
+    public func conversation(_ number: String) -> String { self.base + ":conv:" + number }
+    /// The number's last messages both ways (JSON, newest first, capped).
+    public func history(_ number: String) -> String { self.base + ":history:" + number }
+    /// A message sent through the API (hash: to, body, metadata, status, ...).
+    public func message(_ id: String) -> String { self.base + ":message:" + id }
+    /// The first answer to an API call with this `Idempotency-Key` (its SHA-256), for its TTL.
+    public func idempotency(_ keyHash: String) -> String { self.base + ":idem:" + keyHash }
+    /// Events waiting for one endpoint (`QueuedEvent` entries), its workers' lists, retries and dead events.
+    public func events(_ endpoint: String) -> String { self.base + ":events:" + endpoint }
+    public func eventsProcessing(_ endpoint: String, _ worker: String) -> String { self.events(endpoint) + ":processing:" + worker }
+    public func eventsRetry(_ endpoint: String) -> String { self.events(endpoint) + ":retry" }
+    public func eventsDead(_ endpoint: String) -> String { self.events(endpoint) + ":dead" }
     /// The opt-out set: the global one, or a channel's own when opt-out is scoped per channel.
     public func optOut(channel: String?) -> String {
         guard let channel else { return self.optOut }

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,5 +10,13 @@ extension Timestamp {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return self.format(seconds: ts.tv_sec, milliseconds: Int(ts.tv_nsec / 1_000_000))
+    }
+}
+
+extension Timestamp {
+    /// Seconds since an ISO 8601 time; nil when it cannot be read.
+    public static func age(of time: String) -> Double? {
+        guard let date = try? Date(time, strategy: .iso8601) else { return nil }
+        return max(0, Date().timeIntervalSince(date))
     }
 }

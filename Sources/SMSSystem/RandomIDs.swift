@@ -10,6 +10,23 @@ extension JobID {
         let (high, low) = KernelRandom.pool.withLock { $0.next() }
         return self.format(high: high, low: low)
     }
+
+    /// A new event id, `evt_` and 32 hex digits: the `webhook-id` of every delivery attempt of one event.
+    public static func makeEventID() -> String {
+        let (high, low) = KernelRandom.pool.withLock { $0.next() }
+        return "evt_" + Self.hex(high) + Self.hex(low)
+    }
+
+    /// A new API message id, `msg_` and 32 hex digits.
+    public static func makeMessageID() -> String {
+        let (high, low) = KernelRandom.pool.withLock { $0.next() }
+        return "msg_" + Self.hex(high) + Self.hex(low)
+    }
+
+    static func hex(_ value: UInt64) -> String {
+        let text = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
 }
 
 /// Random words read 4 KiB at a time from /dev/urandom: a few system calls per 256 ids instead of two per id

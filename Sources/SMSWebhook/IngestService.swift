@@ -37,6 +37,8 @@ public struct IngestService: Sendable {
         var settings = self.settings
         settings.maxRepliesPerWindow = rules.policy.maxRepliesPerWindow
         settings.replyWindowSeconds = rules.policy.windowSeconds
+        settings.eventEndpoints = rules.ingestEvents
+        let events = !settings.eventEndpoints.isEmpty
         var entries: [IngestScript.Entry] = []
         entries.reserveCapacity(decoded.items.count)
         var rejected: [String] = []
@@ -65,6 +67,7 @@ public struct IngestService: Sendable {
                     message: message, classification: classification, job: job, noReplyReason: reason,
                     instance: self.instance, receivedAt: now, subscriber: subscriber))
                 if rules.optOutPerChannel { entries[entries.count - 1].optOutChannel = message.channel?.name }
+                if events { entries[entries.count - 1].eventID = JobID.makeEventID() }
                 results.append(.init(
                     guid: message.guid, derived: message.guidDerived, outcome: .accepted,
                     intent: classification.intent, index: results.count))

@@ -2,6 +2,7 @@ import Foundation
 import Metrics
 import RedisClient
 import SMSCore
+import SMSSystem
 import SMSStore
 
 /// A cheap snapshot of the queues, one pipelined round trip per shard plus two: for `smshook inspect` and the gauges.
@@ -87,10 +88,7 @@ public struct QueueStats: Sendable {
     }
 
     /// Seconds since an ISO 8601 time; 0 when there is none or it cannot be read.
-    static func age(of time: String?) -> Double {
-        guard let time, let date = try? Date(time, strategy: .iso8601) else { return 0 }
-        return max(0, Date().timeIntervalSince(date))
-    }
+    static func age(of time: String?) -> Double { time.flatMap(Timestamp.age(of:)) ?? 0 }
 
     /// Publishes the snapshot as gauges.
     public func publish() {

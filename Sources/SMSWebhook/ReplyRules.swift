@@ -13,6 +13,8 @@ public final class ReplyRules: Sendable {
         public let optOutPerChannel: Bool
         /// SHA-256 of the file's text; "" when the rules were not read from a file.
         public let sha256: String
+        /// Endpoints taking the events the ingest script publishes (`message.received`, `optout.changed`).
+        public let ingestEvents: [EventEndpoint]
     }
 
     private let state: Mutex<Snapshot>
@@ -38,6 +40,7 @@ public final class ReplyRules: Sendable {
         Snapshot(
             classifier: Classifier(config: config.classifier), policy: ReplyPolicy(config: config),
             channels: config.channels.flatMap { $0.isEmpty ? nil : $0 }, optOutPerChannel: config.optOutScope == .channel,
-            sha256: sha256)
+            sha256: sha256,
+            ingestEvents: (config.events?.endpoints ?? []).filter { $0.accepts(.messageReceived) || $0.accepts(.optOutChanged) })
     }
 }

@@ -37,6 +37,12 @@ public struct ServeConfiguration: Sendable {
     public var spoolMaxBytes = 256 << 20
     /// Per-route authentication; required by default.
     public var auth = RouteAuth()
+    /// Bearer tokens of the send/read API (`SMSHOOK_API_TOKENS`, comma-separated); none: the API is off.
+    public var apiTokens: [String] = []
+    /// What the API keeps: per-number history, message records, idempotency answers.
+    public var send = SendScript.Settings()
+
+    public var apiEnabled: Bool { !self.apiTokens.isEmpty }
 
     public init(redis: RedisConfiguration, instanceID: String, replies: ReplyConfig) {
         self.redis = redis
@@ -98,6 +104,15 @@ public struct ServeConfiguration: Sendable {
         self.spoolDirectory = env["SMSHOOK_SPOOL_DIR"].flatMap { $0.isEmpty ? nil : $0 }
         self.spoolMaxBytes = try reader.int("SMSHOOK_SPOOL_MAX_BYTES", default: self.spoolMaxBytes, range: 4096...(1 << 40))
         self.retryAfterSeconds = try reader.int("SMSHOOK_RETRY_AFTER", default: self.retryAfterSeconds, range: 1...3600)
+        self.apiTokens = (env["SMSHOOK_API_TOKENS"] ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        if let weak = self.apiTokens.first(where: { $0.utf8.count < 16 }) {
+            throw ConfigurationError(
+                variable: "SMSHOOK_API_TOKENS", message: "each token needs at least 16 characters (one has \(weak.utf8.count))")
+        }
+        self.send.historyMaxLength = try reader.int("SMSHOOK_HISTORY_LENGTH", default: self.send.historyMaxLength, range: 1...10_000)
+        self.send.recordTTLSeconds = try reader.int("SMSHOOK_RECORD_TTL", default: self.send.recordTTLSeconds, range: 60...(366 * 86400))
+        self.send.idempotencyTTLSeconds = try reader.int("SMSHOOK_IDEMPOTENCY_TTL", default: self.send.idempotencyTTLSeconds, range: 60...(30 * 86400))
+        self.send.auditMaxLength = self.script.auditMaxLength
     }
 }
 

@@ -39,6 +39,7 @@ public enum WebhookApplication {
             do {
                 try await routes.ingest.keys.checkLayout(redis)
                 try await redis.load(IngestStore.script)
+                if configuration.apiEnabled { try await redis.load(SendScript.script) }
             } catch let error as KeySpace.LayoutError {
                 logger.critical("refusing to start", metadata: ["error": "\(error)"])
                 throw error
@@ -62,6 +63,8 @@ public enum WebhookApplication {
                 "redis.shards": "\(configuration.shards)",
                 "address": "\(configuration.host):\(configuration.port)",
                 "admin": "\(configuration.adminPort.map { "\(configuration.adminHost):\($0)" } ?? "off")",
+                "api": "\(configuration.apiEnabled ? "on (\(configuration.apiTokens.count) tokens)" : "off")",
+                "events": "\(rules.current.ingestEvents.map(\.name).joined(separator: ",").isEmpty ? "none" : rules.current.ingestEvents.map(\.name).joined(separator: ","))",
             ])
         }
         return app

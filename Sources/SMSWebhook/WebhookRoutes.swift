@@ -20,8 +20,13 @@ public struct WebhookRoutes: Sendable {
         self.configuration = configuration
         self.redis = redis
         self.spool = spool
+        var script = configuration.script
+        // with the API on, each message reads its number's conversation and joins its history
+        script.conversations = configuration.apiEnabled
+        script.historyMaxLength = configuration.send.historyMaxLength
+        script.historyTTLSeconds = configuration.send.recordTTLSeconds
         self.ingest = IngestService(
-            redis: redis, keys: KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards), settings: configuration.script,
+            redis: redis, keys: KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards), settings: script,
             rules: rules ?? ReplyRules(configuration.replies, sha256: configuration.repliesSHA256),
             instance: configuration.instanceID)
         self.ingest.store.minReplicasAck = configuration.minReplicasAck
@@ -37,6 +42,7 @@ public struct WebhookRoutes: Sendable {
             await self.legacyWebhook(request, logger: context.logger)
         }
         self.addProviderRoutes(to: router)
+        self.addAPI(to: router)
         if self.configuration.benchRoutes {
             // the framework's cost of a POST with a body, read exactly as the webhook reads it, answered with a
             // response of the ingest's size: the ceiling the ingest path is measured against

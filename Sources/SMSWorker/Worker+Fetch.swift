@@ -52,21 +52,31 @@ extension Worker {
         let fetches = shards.map {
             RedisCommand("LMOVE", RedisArgument($0.replies), RedisArgument(self.processingKeys[$0.index]), "RIGHT", "LEFT")
         }
+        await self.poll(fetches) { i, raw in await self.hold(index, Held(shard: shards[i].index, raw: raw)) }
+    }
+
+    /// Sends `fetches` (one `LMOVE` per shard) in turn until one yields an item, which `handle` gets with its index;
+    /// the next round starts at the next shard, so that no shard waits behind a busy one. After a round that found
+    /// nothing, a pause doubling from 5 ms to `pollMaxMilliseconds`; while `paused` holds, only the pause. Until
+    /// stopping.
+    func poll(
+        _ fetches: [RedisCommand], paused: () -> Bool = { false }, handle: (Int, [UInt8]) async -> Void
+    ) async {
         var next = 0
         var pause = 5
         var failures = 0
         while !self.isStopping && !Task.isCancelled {
             var found = false
-            for _ in shards.indices where !self.isStopping {
+            for _ in fetches.indices where !self.isStopping && !paused() {
                 let i = next
-                next = (next + 1) % shards.count
+                next = (next + 1) % fetches.count
                 do {
                     let reply = try await self.redis.send(fetches[i])
                     failures = 0
                     guard let raw = reply.bytes else { continue }
                     found = true
-                    await self.hold(index, Held(shard: shards[i].index, raw: raw))
-                    break  // the next round starts at the next shard: no shard waits behind a busy one
+                    await handle(i, raw)
+                    break
                 } catch {
                     failures += 1
                     await self.fetchFailed(error, failures)

@@ -23,6 +23,7 @@ extension Worker {
             }
             if now >= nextSchedule && !self.isStopping {
                 await self.moveDueRetries()
+                if let events = self.events { await self.eventHousekeeping(events) }
                 nextSchedule = now + .seconds(self.configuration.schedulerInterval)
             }
             if now >= nextReap && !self.isStopping {
@@ -132,6 +133,11 @@ extension Worker {
                     ).int ?? 0
                 }
                 guard let moved else { continue }  // some shard failed: the next round tries again
+                // its events go back as they are (no poison count: an unreadable event is dead at once anyway)
+                for list in self.eventLists(of: id) {
+                    _ = try await self.redis.evaluate(
+                        WorkerScripts.requeue, keys: [RedisArgument(list.processing), RedisArgument(list.queue)], arguments: [])
+                }
                 try await self.redis.send("SREM", RedisArgument(self.keys.workers), RedisArgument(id))
                 self.logger.warning("reaped a dead worker", metadata: ["dead_worker": "\(id)", "jobs": "\(moved)"])
             }

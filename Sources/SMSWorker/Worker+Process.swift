@@ -154,19 +154,30 @@ extension Worker {
         w.field("error", ifPresent: error)
         w.field("at", Self.now())
         w.endObject()
+        let failed = outcome == "dead" || outcome == "skipped_optout"
+        let event = job.flatMap { job in
+            outcome == "sent" || failed
+                ? self.outcomeEvent(job, sent: !failed, providerID: providerID, error: failed ? error ?? outcome : nil, shard: shard) : nil
+        }
+        // an API message's record follows its fate (replies have none)
+        let record = job.flatMap { $0.kind == .message ? shard.message($0.id) : nil }
         if outcome == "sent" {
             await self.finishSent(
                 shard, raw, jobID: job?.id ?? "-", record: w.bytes, optOut: optOut,
-                optOutKey: job.map { self.optOutKey($0, shard) } ?? shard.optOut)
+                optOutKey: job.map { self.optOutKey($0, shard) } ?? shard.optOut, message: record, providerID: providerID,
+                event: event)
         } else {
-            let keys = [
+            let sentKey = shard.sent(job?.id ?? "-")
+            let keys = ([
                 self.processingKeys[shard.index], shard.audit, shard.retry, shard.dead,
-                job.map { self.optOutKey($0, shard) } ?? shard.optOut, shard.sent(job?.id ?? "-"),
-            ].map { RedisArgument($0) }
+                job.map { self.optOutKey($0, shard) } ?? shard.optOut, sentKey, record ?? sentKey,
+            ] + (event?.keys ?? [])).map { RedisArgument($0) }
             let arguments = [
                 RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.auditMaxLength),
                 RedisArgument(bytes: w.bytes), RedisArgument(detail), RedisArgument(String(due)),
                 RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""), RedisArgument(self.configuration.workerID),
+                RedisArgument(bytes: event?.entry ?? (failed && record != nil ? Array("-".utf8) : [])),
+                RedisArgument(error ?? outcome), RedisArgument(Self.now()), RedisArgument(self.configuration.recordTTL),
             ]
             _ = await self.withRedisRetry {
                 try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)
@@ -178,13 +189,25 @@ extension Worker {
     /// A sent job: sent-marker, removal from the processing list and audit in one MULTI/EXEC. Unlike the other
     /// outcomes it has no condition (the marker is set even when the reaper already took the job, so the copy it
     /// returned is skipped), so it needs no script and costs a fraction of one.
-    private func finishSent(_ shard: RedisKeys, _ raw: [UInt8], jobID: String, record: [UInt8], optOut: String?, optOutKey: String) async {
+    private func finishSent(
+        _ shard: RedisKeys, _ raw: [UInt8], jobID: String, record: [UInt8], optOut: String?, optOutKey: String,
+        message: String?, providerID: String?, event: (keys: [String], entry: [UInt8])?
+    ) async {
         var transaction = [
             RedisCommand("MULTI"),
             RedisCommand("LREM", RedisArgument(self.processingKeys[shard.index]), 1, RedisArgument(bytes: raw)),
             RedisCommand("SET", RedisArgument(shard.sent(jobID)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
         ]
         if let optOut { transaction.append(RedisCommand("SADD", RedisArgument(optOutKey), RedisArgument(optOut))) }
+        if let message {
+            transaction.append(RedisCommand(
+                "HSET", RedisArgument(message), "status", "sent", "provider_id", RedisArgument(providerID ?? ""),
+                "updated_at", RedisArgument(Self.now())))
+            transaction.append(RedisCommand("EXPIRE", RedisArgument(message), RedisArgument(self.configuration.recordTTL)))
+        }
+        for key in event?.keys ?? [] {
+            transaction.append(RedisCommand("LPUSH", RedisArgument(key), RedisArgument(bytes: event?.entry ?? [])))
+        }
         transaction.append(RedisCommand(
             "XADD", RedisArgument(shard.audit), "MAXLEN", "~", RedisArgument(self.auditMaxLength), "*",
             "event", "send", "decision", "sent", "data", RedisArgument(bytes: record)))

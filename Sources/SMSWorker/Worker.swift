@@ -29,6 +29,10 @@ public final class Worker: Service, Sendable {
     let processingKeys: [String]
     /// Each shard's share of `SMSHOOK_AUDIT_MAXLEN`.
     let auditMaxLength: Int
+    /// Event delivery to the application's endpoints; nil when none is configured.
+    let events: EventDelivery?
+    /// Endpoints that answered 410 Gone (re-read from Redis by housekeeping).
+    let disabledEndpoints = Mutex<Set<String>>([])
 
     struct Held: Hashable, Sendable {
         let shard: Int
@@ -41,8 +45,12 @@ public final class Worker: Service, Sendable {
         self.init(configuration: configuration, redis: redis, channels: WorkerChannels(default: fallback), logger: logger)
     }
 
-    public init(configuration: WorkerConfiguration, redis: RedisClient, channels: WorkerChannels, logger: Logger) {
+    public init(
+        configuration: WorkerConfiguration, redis: RedisClient, channels: WorkerChannels, events: EventDelivery? = nil,
+        logger: Logger
+    ) {
         self.configuration = configuration
+        self.events = events
         self.redis = redis
         self.channels = channels
         self.keys = KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards)
@@ -72,9 +80,11 @@ public final class Worker: Service, Sendable {
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+        if let events = self.events { await self.refreshDisabled(events) }
         self.logger.info("worker starting", metadata: [
             "worker.shards": "\(self.keys.shards.count)",
             "worker.concurrency": "\(self.configuration.concurrency)", "worker.channels": "\(self.channels.all.map { "\($0.name)=\($0.sender.name)" }.joined(separator: ","))",
+            "worker.event_endpoints": "\(self.events?.targets.map(\.name).joined(separator: ",") ?? "none")",
         ])
         await withGracefulShutdownHandler {
             await self.runLoops()
@@ -84,6 +94,7 @@ public final class Worker: Service, Sendable {
         }
         await self.giveBack()
         for channel in self.channels.all { await channel.sender.shutdown() }
+        await self.events?.shutdown()
         self.logger.info("worker stopped")
     }
 
@@ -95,12 +106,21 @@ public final class Worker: Service, Sendable {
             for index in 0..<self.configuration.concurrency {
                 group.addTask { await self.fetchLoop(index); return .fetchLoop }
             }
+            var loops = self.configuration.concurrency
+            if let events = self.events {
+                for target in events.targets {
+                    for index in 0..<events.concurrency {
+                        group.addTask { await self.eventLoop(target, index, events); return .fetchLoop }
+                        loops += 1
+                    }
+                }
+            }
             group.addTask {
                 await self.stopping.wait()
                 try? await Task.sleep(for: .seconds(self.configuration.drainSeconds))
                 return .deadline
             }
-            var loopsLeft = self.configuration.concurrency
+            var loopsLeft = loops
             while let child = await group.next() {
                 switch child {
                 case .fetchLoop:
@@ -118,16 +138,26 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Gives back every job still in this worker's processing lists, then deregisters.
+    /// This worker's processing lists and the queues they return to: its reply jobs' and each endpoint's events', on
+    /// every shard.
+    func heldLists(of id: String) -> [(processing: String, queue: String)] {
+        self.keys.shards.map { ($0.processing(id), $0.replies) } + self.eventLists(of: id)
+    }
+
+    /// The event processing lists of worker `id` (this one's, or a dead one's for the reaper), with their queues.
+    func eventLists(of id: String) -> [(processing: String, queue: String)] {
+        guard let targets = self.events?.targets else { return [] }
+        return self.keys.shards.flatMap { shard in targets.map { (shard.eventsProcessing($0.name, id), shard.events($0.name)) } }
+    }
+
+    /// Gives back every job and event still in this worker's processing lists, then deregisters.
     private func giveBack() async {
-        var left = self.keys.shards
+        var left = self.heldLists(of: self.configuration.workerID)
         for attempt in 0..<20 {
             do {
-                while let shard = left.first {
+                while let list = left.first {
                     let moved = try await self.redis.evaluate(
-                        WorkerScripts.requeue,
-                        keys: [RedisArgument(self.processingKeys[shard.index]), RedisArgument(shard.replies)],
-                        arguments: [])
+                        WorkerScripts.requeue, keys: [RedisArgument(list.processing), RedisArgument(list.queue)], arguments: [])
                     if let n = moved.int, n > 0 { self.logger.info("jobs given back to the queue", metadata: ["jobs": "\(n)"]) }
                     left.removeFirst()
                 }

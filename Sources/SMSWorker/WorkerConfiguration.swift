@@ -41,6 +41,11 @@ public struct WorkerConfiguration: Sendable {
     public var metricsPort = 0
     public var metricsHost = "127.0.0.1"
     public var providerSettings = ProviderSettings()
+    /// How long an API message's record lives after its last change (`SMSHOOK_RECORD_TTL`, as serve's).
+    public var recordTTL = 30 * 86400
+    /// Event deliveries in flight per endpoint (`EVENTS_CONCURRENCY`), each attempt's timeout (`EVENTS_TIMEOUT_MS`).
+    public var eventsConcurrency = 4
+    public var eventsTimeoutMS = 15_000
     /// Each channel keeps its own opt-out set (`opt_out_scope: channel` in the config file); default: one global set.
     public var optOutPerChannel = false
 
@@ -105,6 +110,9 @@ public struct WorkerConfiguration: Sendable {
             self.metricsPort = base + instance
         }
         self.metricsHost = r.string("WORKER_METRICS_HOST", default: self.metricsHost)
+        self.recordTTL = try r.int("SMSHOOK_RECORD_TTL", default: self.recordTTL, range: 60...(366 * 86400))
+        self.eventsConcurrency = try r.int("EVENTS_CONCURRENCY", default: self.eventsConcurrency, range: 1...256)
+        self.eventsTimeoutMS = try r.int("EVENTS_TIMEOUT_MS", default: self.eventsTimeoutMS, range: 100...120_000)
         let name = r.string("SMSHOOK_PROVIDER", default: "console")
         guard let provider = Provider(rawValue: name) else {
             throw ConfigurationError(

@@ -35,6 +35,7 @@ struct Classify: ParsableCommand {
         print("intent:     \(result.intent.rawValue)")
         print("rule:       \(result.matched ?? "-")")
         print("confidence: \(result.confidence)")
+        print("language:   \(result.language ?? "- (default: \(policy.defaultLanguage))")")
         print("reply:      \(reply)")
     }
 }

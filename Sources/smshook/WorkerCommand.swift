@@ -29,11 +29,18 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ValidationError("configuration: \(error)")
         }
         let named: [ChannelSender]
+        var events: EventDelivery?
         do {
             let file = try Self.declaredConfig(environment)
             configuration.optOutPerChannel = file?.optOutScope == .channel
             named = try WorkerConfiguration.channelSenders(
                 file?.channels ?? [], environment: environment, base: configuration.providerSettings)
+            if let config = file?.events, !config.endpoints.isEmpty {
+                events = EventDelivery(
+                    targets: try EventDelivery.targets(config, environment: environment), schedule: config.schedule,
+                    concurrency: configuration.eventsConcurrency, timeout: .milliseconds(configuration.eventsTimeoutMS),
+                    deadMax: configuration.deadMax)
+            }
         } catch {
             throw ValidationError("configuration: \(error)")
         }
@@ -46,7 +53,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let redis = RedisClient(configuration: configuration.redis, logger: logger)
         let worker = Worker(
             configuration: configuration, redis: redis, channels: WorkerChannels(default: fallback, named: named),
-            logger: logger)
+            events: events, logger: logger)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: redis), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
             .init(service: HangupLogger(logger: logger)),

@@ -67,7 +67,7 @@ struct WorkerHarness {
 
     /// Runs one worker until `until` holds (checked every 20 ms, at most `timeout`), then stops it gracefully.
     func runWorker(
-        id: String? = nil, channels: WorkerChannels? = nil, timeout: Duration = .seconds(20),
+        id: String? = nil, channels: WorkerChannels? = nil, events: EventDelivery? = nil, timeout: Duration = .seconds(20),
         until: @Sendable @escaping () async throws -> Bool
     ) async throws {
         var c = self.configuration
@@ -75,8 +75,10 @@ struct WorkerHarness {
         var logger = Logger(label: "test.worker")
         logger.logLevel = .critical
         let redis = RedisClient(configuration: c.redis, logger: logger)
-        let worker = channels.map { Worker(configuration: c, redis: redis, channels: $0, logger: logger) }
-            ?? Worker(configuration: c, redis: redis, sender: HTTPSender.make(c), logger: logger)
+        // a sender owns an HTTP client: made only when the test gives no channels
+        let chosen = channels ?? WorkerChannels(
+            default: ChannelSender(name: "default", sender: HTTPSender.make(c), ratePerSecond: c.sendRate, burst: c.sendBurst))
+        let worker = Worker(configuration: c, redis: redis, channels: chosen, events: events, logger: logger)
         let task = Task { try await worker.run() }
         let started = ContinuousClock.now
         while ContinuousClock.now - started < timeout {

@@ -1,0 +1,131 @@
+import AsyncHTTPClient
+import Foundation
+import Metrics
+import NIOCore
+import SMSCore
+import Synchronization
+
+/// One application endpoint as the worker delivers to it: URL, signing secrets (values, read from the environment
+/// variables the config file names), the types it takes, its metric handles.
+public struct EventTarget: Sendable {
+    public let name: String
+    public let url: String
+    let secrets: [String]
+    public let types: Set<EventType>
+    let delivered: Counter
+    let retried: Counter
+    let dead: Counter
+    let duration: Timer
+    let depth: Gauge
+    let oldestAge: Gauge
+
+    public init(name: String, url: String, secrets: [String], types: Set<EventType>) {
+        self.name = name
+        self.url = url
+        self.secrets = secrets
+        self.types = types
+        let labels = [("endpoint", name)]
+        self.delivered = Counter(label: "smshook_events_total", dimensions: labels + [("outcome", "delivered")])
+        self.retried = Counter(label: "smshook_events_total", dimensions: labels + [("outcome", "retry")])
+        self.dead = Counter(label: "smshook_events_total", dimensions: labels + [("outcome", "dead")])
+        self.duration = Timer(label: "smshook_event_delivery_seconds", dimensions: labels)
+        self.depth = Gauge(label: "smshook_events_queue_depth", dimensions: labels)
+        self.oldestAge = Gauge(label: "smshook_events_oldest_age_seconds", dimensions: labels)
+    }
+
+    /// `v1,<sig>` for each secret, space-separated (Standard Webhooks: the receiver accepts any of them).
+    func signature(id: String, timestamp: Int, body: [UInt8]) -> String {
+        self.secrets.map { Signatures.standardWebhooks(secret: $0, id: id, timestamp: timestamp, body: body) }
+            .joined(separator: " ")
+    }
+}
+
+/// Delivers events to the application's endpoints (Standard Webhooks): signed POSTs, no redirects followed, a
+/// timeout per attempt; 2xx is delivered, 410 disables the endpoint, anything else is retried on the schedule.
+public struct EventDelivery: Sendable {
+    public let targets: [EventTarget]
+    /// Seconds to wait after failed attempt 1, 2, ...; exhausted: the dead list.
+    public let schedule: [Double]
+    /// Deliveries in flight per endpoint per worker.
+    public let concurrency: Int
+    public let timeout: Duration
+    public let deadMax: Int
+    let client: HTTPClient
+
+    public enum Result: Sendable, Equatable {
+        case delivered
+        /// 410 Gone: the endpoint asked to stop.
+        case gone
+        case failed(String)
+    }
+
+    public init(targets: [EventTarget], schedule: [Double], concurrency: Int = 4, timeout: Duration = .seconds(15), deadMax: Int = 10_000) {
+        self.targets = targets
+        self.schedule = schedule
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.deadMax = deadMax
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(5))
+        // a redirect is an answer (a failure), never followed: the signed body goes only where it was configured
+        configuration.redirectConfiguration = .disallow
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// The targets of the config file's endpoints, their secrets read from `environment`. A named variable that is
+    /// unset or not a `whsec_` secret is an error naming it (never its value).
+    public static func targets(_ config: EventsConfig, environment: [String: String]) throws -> [EventTarget] {
+        try config.endpoints.map { endpoint in
+            let secrets = try endpoint.secrets.map { variable in
+                guard let value = environment[variable], value.hasPrefix("whsec_"),
+                    let key = Data(base64Encoded: String(value.dropFirst(6))), key.count >= 16
+                else {
+                    throw ConfigurationError(
+                        variable: variable,
+                        message: "events endpoint '\(endpoint.name)': set it to a whsec_ secret (whsec_ + base64 of 16 to 64 random bytes)")
+                }
+                return value
+            }
+            let types = Set(endpoint.types.map { $0.compactMap(EventType.init(rawValue:)) } ?? EventType.allCases)
+            return EventTarget(name: endpoint.name, url: endpoint.url, secrets: secrets, types: types)
+        }
+    }
+
+    public func targets(for type: EventType) -> [EventTarget] { self.targets.filter { $0.types.contains(type) } }
+
+    /// Seconds before the next attempt after `attempt` failed ones; nil when the schedule is exhausted.
+    public func delay(afterAttempt attempt: Int) -> Double? {
+        attempt >= 1 && attempt <= self.schedule.count ? self.schedule[attempt - 1] : nil
+    }
+
+    /// One attempt: POST the body with `webhook-id`, `webhook-timestamp` (now) and `webhook-signature`.
+    func deliver(_ event: QueuedEvent, to target: EventTarget) async -> Result {
+        let timestamp = Int(Date().timeIntervalSince1970)
+        var request = HTTPClientRequest(url: target.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "smshook")
+        request.headers.add(name: "webhook-id", value: event.id)
+        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
+        request.headers.add(name: "webhook-signature", value: target.signature(id: event.id, timestamp: timestamp, body: event.body))
+        request.body = .bytes(ByteBuffer(bytes: event.body))
+        let client = self.client
+        let prepared = request
+        do {
+            let status = try await StallTolerantTimeout.run(self.timeout) {
+                let response = try await client.execute(prepared, deadline: .distantFuture)
+                _ = try? await response.body.collect(upTo: 64 << 10)  // read (and drop) so the connection is reused
+                return Int(response.status.code)
+            }
+            switch status {
+            case 200..<300: return .delivered
+            case 410: return .gone
+            default: return .failed("endpoint answered \(status)")
+            }
+        } catch {
+            return .failed("network: \(error)")
+        }
+    }
+
+    func shutdown() async { try? await self.client.shutdown() }
+}
