@@ -54,7 +54,7 @@ public struct KeySpace: Sendable, Hashable {
     /// Shared send rate limit per channel (GCRA theoretical arrival time).
     public func sendRate(_ channel: String) -> String { self.global + ":ratelimit:" + channel }
     /// Set while an event endpoint answered 410 Gone: nothing is delivered to it until `smshook events retry`.
-    public func eventsDisabled(_ endpoint: String) -> String { self.global + ":events:disabled:" + endpoint }
+    public func eventsDisabled(_ endpoint: String) -> String { self.global + ":endpoint-disabled:" + endpoint }
     /// The shard count this key space was first used with; serve and workers refuse to start with another. Named
     /// alike whatever the count (no hash tag), so that every count finds it.
     public var layout: String { self.prefix + ":shards" }

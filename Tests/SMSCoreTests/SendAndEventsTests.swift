@@ -107,19 +107,21 @@ import Testing
 }
 
 @Suite struct LanguageReplyTests {
-    static let config: ReplyConfig = {
+    static func config() throws -> ReplyConfig {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("config/smshook.yaml")
-        var text = try! String(contentsOf: path, encoding: .utf8)
+        var text = try String(contentsOf: path, encoding: .utf8)
         text = text.replacingOccurrences(
             of: #"  affirmative: "Thanks! We got your YES.""#,
             with: "  affirmative:\n    en: \"Thanks {meta.first_name}, YES from {number} ({language})\"\n    es: \"Gracias, SI\"")
-        return try! ReplyConfig.parse(text + "\ndefault_language: en\n")
-    }()
+        return try ReplyConfig.parse(text)
+    }
 
-    @Test func replyIsInTheLanguageThatMatched() {
-        let classifier = Classifier(config: Self.config.classifier)
-        let policy = ReplyPolicy(config: Self.config)
+    @Test func replyIsInTheLanguageThatMatched() throws {
+        let config = try Self.config()
+        #expect(config.defaultLanguage == "en")
+        let classifier = Classifier(config: config.classifier)
+        let policy = ReplyPolicy(config: config)
         let message = InboundMessage(guid: "g", number: "+15550100123", message: "", provider: "p")
         func reply(_ text: String) -> (String?, String?) {
             let c = classifier.classify(text)
@@ -141,6 +143,8 @@ import Testing
         #expect(throws: ReplyConfigError.self) {
             _ = try ReplyConfig.parse(text.replacingOccurrences(of: #"  negative: "Thanks, we got your NO.""#, with: "  negative: {xx: \"?\"}"))
         }
-        #expect(throws: ReplyConfigError.self) { _ = try ReplyConfig.parse(text + "\ndefault_language: xx\n") }
+        #expect(throws: ReplyConfigError.self) {
+            _ = try ReplyConfig.parse(text.replacingOccurrences(of: "default_language: en", with: "default_language: xx"))
+        }
     }
 }

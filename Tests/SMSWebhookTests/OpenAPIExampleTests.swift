@@ -46,10 +46,15 @@ struct OpenAPIExampleTests {
         let known: [PayloadError.Code] = [
             .invalidJSON, .invalidPayload, .missingField, .invalidType, .tooLong, .invalidGUID, .invalidNumber,
             .emptyBatch, .batchTooLarge, .bodyTooLarge, .unsupportedMediaType, .unavailable, .unauthorized, .requestTimeout, .notFound,
-            .methodNotAllowed, .internal,
+            .methodNotAllowed, .internal, .optedOut, .idempotencyKeyReused,
         ]
         #expect(Set(codes) == Set(known.map(\.rawValue)))
-        for code in known where ![.internal, .notFound, .methodNotAllowed, .requestTimeout].contains(code) {
+        let apiOnly: [PayloadError.Code] = [.optedOut, .idempotencyKeyReused]
+        let send = try #require((paths["/api/v1/messages"] as? [String: Any])?["post"] as? [String: Any])
+        let sendStatuses = Set(try #require(send["responses"] as? [String: Any]).keys)
+        #expect(sendStatuses == ["202", "400", "401", "409", "413", "415", "422", "503"])
+        for code in apiOnly { #expect(sendStatuses.contains(String(PayloadError(code, "").httpStatus)), "\(code)") }
+        for code in known where ![.internal, .notFound, .methodNotAllowed, .requestTimeout].contains(code) && !apiOnly.contains(code) {
             let status = PayloadError(code, "").httpStatus
             #expect(statuses.contains(String(status)), "\(code) answers \(status), not documented")
         }

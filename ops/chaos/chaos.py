@@ -11,6 +11,7 @@ import tempfile
 import time
 
 from cluster import cluster_failover, cluster_reshard, cluster_storm
+from events import event_storm
 from network import network_faults
 from recovery import spool_drain_kill, stalled_worker, tls_restart
 from harness import (ROOT, Load, Procs, Redis, Sentinel, Sink, enqueue_jobs, message, post, processing_total,
@@ -195,7 +196,8 @@ def hostile(b, s):
     procs = Procs()
     try:
         r = Redis(procs, "r")
-        port = serve(procs, b, {"REDIS_URL": r.url, "SMSHOOK_BODY_TIMEOUT_MS": "1000"}, "hostile")
+        token = "tok_chaos_0123456789abcdef"  # the send/read API is on, so that schemathesis covers it too
+        port = serve(procs, b, {"REDIS_URL": r.url, "SMSHOOK_BODY_TIMEOUT_MS": "1000", "SMSHOOK_API_TOKENS": token}, "hostile")
         checks = []
         checks.append(("body over 1 MiB -> 413", post(port, b'{"message":"' + b"a" * (1 << 20) + b'"}')[0] == 413))
         checks.append(("invalid UTF-8 -> 400", post(port, b'{"message":"\xff\xfe"}')[0] == 400))
@@ -218,6 +220,7 @@ def hostile(b, s):
         if subprocess.run(["python3", "-c", "import schemathesis"], capture_output=True).returncode != 0:
             subprocess.run(["pip", "install", "-q", "schemathesis"], capture_output=True)
         cmd = ["schemathesis", "run", os.path.join(ROOT, "openapi.yaml"), "--url", f"http://127.0.0.1:{port}",
+               "--header", f"Authorization: Bearer {token}",
                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
                "--max-examples", "30"]
         with tempfile.TemporaryDirectory() as scratch:  # schemathesis keeps a cache in its working directory
@@ -289,6 +292,7 @@ SCENARIOS = [
     ("13a Redis Cluster primary SIGKILL", lambda b, s: cluster_failover(b, s, False)),
     ("13b Redis Cluster primary SIGKILL, REDIS_MIN_REPLICAS_ACK=1", lambda b, s: cluster_failover(b, s, True)),
     ("14 Redis Cluster live resharding under load", cluster_reshard),
+    ("15 event delivery under a retry storm, worker SIGKILL", event_storm),
 ]
 
 

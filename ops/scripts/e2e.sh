@@ -110,7 +110,7 @@ echo "the provider guides' test command (ops/scripts/send-sample.sh) against a s
 g=$("$here/free-port.sh")
 SMSHOOK_AUTH= SMSHOOK_LEGACY_SECRETS=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw SMSHOOK_SMSMOBILEAPI_SECRETS=v2-secret \
     SMSHOOK_TWILIO_AUTH_TOKENS=twilio-token SMSHOOK_ASG_SECRETS=asg-key SMSHOOK_PUBLIC_BASE_URL="http://127.0.0.1:$g" \
-    "$bin" serve --port "$g" --admin-port off >"$dir/logs/serve-signed.log" 2>&1 &
+    SMSHOOK_API_TOKENS=e2e-api-token-0123456789 "$bin" serve --port "$g" --admin-port off >"$dir/logs/serve-signed.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$g/healthz" >/dev/null && break; sleep 0.05; done
 check "send-sample.sh legacy (Standard Webhooks)" "$here/send-sample.sh" legacy "http://127.0.0.1:$g" whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -118,6 +118,15 @@ check "send-sample.sh smsmobileapi (V2)" "$here/send-sample.sh" smsmobileapi "ht
 check "send-sample.sh twilio" "$here/send-sample.sh" twilio "http://127.0.0.1:$g" twilio-token
 check "send-sample.sh android-sms-gateway" "$here/send-sample.sh" android-sms-gateway "http://127.0.0.1:$g" asg-key
 check "send-sample.sh with a wrong secret is refused" sh -c "! '$here/send-sample.sh' smsmobileapi 'http://127.0.0.1:$g' wrong-secret"
+echo "README 'Integrating your application': the send and read API, as the ACL user, the message sent by the workers"
+api() { curl -s -H 'Authorization: Bearer e2e-api-token-0123456789' -H 'Content-Type: application/json' "$@"; }
+r=$(api "http://127.0.0.1:$g/api/v1/messages" -H 'Idempotency-Key: e2e-1' -d '{"to":"+15550400099","body":"Can you take the 9am shift? Reply YES or NO","metadata":{"shift":"9am"}}')
+id=$(echo "$r" | field id)
+check "POST /api/v1/messages queues ($id)" [ "$(echo "$r" | field status)" = queued ]
+check "an Idempotency-Key replay returns the first answer" [ "$(api "http://127.0.0.1:$g/api/v1/messages" -H 'Idempotency-Key: e2e-1' -d '{"to":"+15550400099","body":"Can you take the 9am shift? Reply YES or NO","metadata":{"shift":"9am"}}' | field id)" = "$id" ]
+for _ in $(seq 100); do [ "$(api "http://127.0.0.1:$g/api/v1/messages/$id" | field status)" = sent ] && break; sleep 0.1; done
+check "the worker sent it and GET /api/v1/messages/{id} says sent" [ "$(api "http://127.0.0.1:$g/api/v1/messages/$id" | field status)" = sent ]
+check "GET /api/v1/numbers/{number}/messages lists it" sh -c "curl -s -H 'Authorization: Bearer e2e-api-token-0123456789' 'http://127.0.0.1:$g/api/v1/numbers/+15550400099/messages?limit=5' | grep -q '$id'"
 check "no command was refused by the ACL (NOPERM) in any log" sh -c "! grep -l NOPERM '$dir'/logs/*.log"
 echo "e2e: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
