@@ -8,9 +8,10 @@ import random
 import signal
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from harness import ROOT, Procs, Redis, Sink, free_port, post, redis_cli, serve, storm_posts, wait_for, worker
+from harness import (ROOT, Procs, Redis, Sink, answer_empty, free_port, post, redis_cli, serve, serve_http, storm_posts,
+                     wait_for, worker)
 
 SECRET = "whsec_" + base64.b64encode(b"chaos-events-secret-0123").decode()
 
@@ -49,21 +50,12 @@ class EventSink:
                         event = json.loads(body)
                         if event.get("type") == "message.received":
                             sink.guids.setdefault(event["data"]["guid"], set()).add(event_id)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                answer_empty(self, status)
 
             def log_message(self, *a):
                 pass
 
-        class Quiet(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass
-
-        self.server = Quiet(("127.0.0.1", 0), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_http(H)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
 
     def figures(self, guids):

@@ -161,6 +161,28 @@ def post(port, body, path="/api/webhook/sms-received"):
     return request(port, "POST", path, body, {"Content-Type": "application/json"})
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a worker killed mid-request resets its connection: expected here
+
+
+def serve_http(handler):
+    """`handler` on a free loopback port, on a thread of its own; `.shutdown()` stops it."""
+    server = QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def answer_empty(handler, status, headers=None):
+    handler.send_response(status)
+    for k, v in (headers or {}).items():
+        handler.send_header(k, v)
+    handler.send_header("Content-Length", "0")
+    handler.end_headers()
+
+
 class Sink:
     """A provider endpoint that counts deliveries by job id (webhook-id header)."""
 
@@ -191,23 +213,12 @@ class Sink:
                         sink.deliveries.append(self.headers.get("webhook-id"))
                         sink.paths.append(self.path)
                         sink.guids[guid] = sink.guids.get(guid, 0) + 1
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                answer_empty(self, status, headers)
 
             def log_message(self, *a):
                 pass
 
-        class Quiet(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass  # a worker killed mid-request resets its connection: expected here
-
-        self.server = Quiet(("127.0.0.1", 0), H)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_http(H)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
     def counts(self):
