@@ -23,12 +23,13 @@ public enum WorkerScripts {
         """)
 
     /// Finishes a job that was not sent (a sent one needs no condition: `Worker.finishSent`, MULTI/EXEC).
-    /// KEYS: processing, audit, retry zset, dead list, optout, send marker, message record, then the event queues of
-    /// its failure event. ARGV: raw job, outcome (skipped_optout | skipped_sent | retry | dead | deferred:
-    /// rate-limited, back to the retry set unchanged and not audited), audit maxlen, audit data, retry member or dead
-    /// record, retry due (ms), dead max, number to opt out ('' none), worker id, failure event entry ('' when the job
-    /// did not fail; '-' when it failed with no endpoint to tell), error, now, record ttl. A failed API message's
-    /// record (KEYS[7]; for a reply KEYS[7] is KEYS[6], no record) becomes `failed`. This worker's send claim is released in
+    /// KEYS: processing, audit, retry zset, dead list, optout, send marker, message record, then F queues for the
+    /// failure event, then the queues for the opt-out event. ARGV: raw job, outcome (skipped_optout | skipped_sent |
+    /// retry | dead | deferred: rate-limited, back to the retry set unchanged and not audited), audit maxlen, audit
+    /// data, retry member or dead record, retry due (ms), dead max, number to opt out ('' none), worker id, failure
+    /// event entry ('' when the job did not fail; '-' when it failed with no endpoint to tell), error, now, record ttl,
+    /// opt-out event entry (pushed only when the number was not opted out yet), F. A failed API message's record
+    /// (KEYS[7]; for a reply KEYS[7] is KEYS[6], no record) becomes `failed`. This worker's send claim is released in
     /// any case (nothing was sent); nothing else happens to a job no longer in this worker's processing list (the
     /// reaper took it).
     public static let finish = RedisScript("""
@@ -45,13 +46,16 @@ public enum WorkerScripts {
           redis.call('LPUSH', KEYS[4], ARGV[5])
           redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[7]) - 1)
         end
-        if ARGV[8] ~= '' then redis.call('SADD', KEYS[5], ARGV[8]) end
+        local f = tonumber(ARGV[15])
+        if ARGV[8] ~= '' and redis.call('SADD', KEYS[5], ARGV[8]) == 1 and ARGV[14] ~= '' then
+          for q = 8 + f, #KEYS do redis.call('LPUSH', KEYS[q], ARGV[14]) end
+        end
         if ARGV[10] ~= '' then
           if KEYS[7] ~= KEYS[6] then
             redis.call('HSET', KEYS[7], 'status', 'failed', 'error', ARGV[11], 'updated_at', ARGV[12])
             redis.call('EXPIRE', KEYS[7], ARGV[13])
           end
-          for q = 8, #KEYS do redis.call('LPUSH', KEYS[q], ARGV[10]) end
+          for q = 8, 7 + f do redis.call('LPUSH', KEYS[q], ARGV[10]) end
         end
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'event', 'send', 'decision', outcome, 'data', ARGV[4])
         return removed

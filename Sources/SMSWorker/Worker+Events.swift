@@ -132,6 +132,16 @@ extension Worker {
         }
     }
 
+    /// The queues and entry of the `optout.changed` event for a number the provider refuses to message; nil without
+    /// endpoints taking it.
+    func optOutEvent(_ number: String, channel: String?, shard: RedisKeys) -> (keys: [String], entry: [UInt8])? {
+        guard let targets = self.events?.targets(for: .optOutChanged), !targets.isEmpty else { return nil }
+        let event = OptOutScript.event(
+            id: JobID.makeEventID(), subscriber: number, optedOut: true, source: "provider",
+            channel: self.configuration.optOutPerChannel ? channel : nil, at: Self.now())
+        return (targets.map { shard.events($0.name) }, event.entry)
+    }
+
     /// The event queues of `type` on `shard`, and the entry to push there for a finished job; nil without endpoints
     /// for that type.
     func outcomeEvent(_ job: ReplyJob, sent: Bool, providerID: String?, error: String?, shard: RedisKeys) -> (keys: [String], entry: [UInt8])? {

@@ -168,16 +168,19 @@ extension Worker {
                 event: event)
         } else {
             let sentKey = shard.sent(job?.id ?? "-")
+            // the provider said the number refuses messages: tell the endpoints taking optout.changed
+            let optOutEvent = optOut.flatMap { number in self.optOutEvent(number, channel: job?.channel?.name, shard: shard) }
             let keys = ([
                 self.processingKeys[shard.index], shard.audit, shard.retry, shard.dead,
                 job.map { self.optOutKey($0, shard) } ?? shard.optOut, sentKey, record ?? sentKey,
-            ] + (event?.keys ?? [])).map { RedisArgument($0) }
+            ] + (event?.keys ?? []) + (optOutEvent?.keys ?? [])).map { RedisArgument($0) }
             let arguments = [
                 RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.auditMaxLength),
                 RedisArgument(bytes: w.bytes), RedisArgument(detail), RedisArgument(String(due)),
                 RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""), RedisArgument(self.configuration.workerID),
                 RedisArgument(bytes: event?.entry ?? (failed && record != nil ? Array("-".utf8) : [])),
                 RedisArgument(error ?? outcome), RedisArgument(Self.now()), RedisArgument(self.configuration.recordTTL),
+                RedisArgument(bytes: optOutEvent?.entry ?? []), RedisArgument(event?.keys.count ?? 0),
             ]
             _ = await self.withRedisRetry {
                 try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)

@@ -157,19 +157,20 @@ struct OptOut: AsyncParsableCommand {
             ("by", .string(who)), ("via", .string("smshook optout")), ("at", .string(Timestamp.now())),
             ("channel", channel.map { .string($0) } ?? .null),
         ]).json
+        // endpoints taking optout.changed (config file): the event is queued with the change, only when it changes
+        let endpoints = (try? WorkerCommand.declaredConfig(env))??.events?.endpoints(for: .optOutChanged) ?? []
+        let now = Timestamp.now()
+        let event = OptOutScript.event(
+            id: JobID.makeEventID(), subscriber: subscriber, optedOut: add, source: "operator", channel: channel, at: now)
         let redis = try RedisFromEnvironment.client()
         defer { Task { await redis.shutdown() } }
-        let replies = try await redis.pipeline([
-            RedisCommand("MULTI"),
-            RedisCommand(add ? "SADD" : "SREM", RedisArgument(keys.optOut(channel: channel)), RedisArgument(subscriber)),
-            RedisCommand(
-                "XADD", RedisArgument(keys.audit), "MAXLEN", "~", RedisArgument(space.perShard(maxLength)), "*", "event", "optout_change",
-                "decision", RedisArgument(action), "data", RedisArgument(record)),
-            RedisCommand("EXEC"),
-        ])
-        guard let results = try replies[3].orThrow().array, results.count == 2 else {
-            throw ValidationError("the opt-out change was not applied: \(replies.map { "\($0)" })")
-        }
-        return (subscriber, try results[0].orThrow().int == 1)
+        let reply = try await redis.evaluate(
+            OptOutScript.script,
+            keys: ([keys.optOut(channel: channel), keys.audit] + endpoints.map { keys.events($0.name) }).map { RedisArgument($0) },
+            arguments: [
+                RedisArgument(add ? "add" : "remove"), RedisArgument(subscriber), RedisArgument(space.perShard(maxLength)),
+                RedisArgument(record), RedisArgument(bytes: endpoints.isEmpty ? [] : event.entry),
+            ])
+        return (subscriber, try reply.orThrow().int == 1)
     }
 }

@@ -92,6 +92,26 @@ struct EventDeliveryTests {
         }
     }
 
+    @Test func aProviderOptOutIsAnEvent() async throws {
+        let fake = FakeProvider { request, _ in
+            request.path.hasSuffix("Messages.json")
+                ? .init(status: 400, body: #"{"code":21610,"message":"Attempt to send to unsubscribed recipient","status":400}"#)
+                : .init(status: 200)
+        }
+        try await fake.run { base in
+            let h = try WorkerHarness(provider: .twilio, baseURL: base)
+            try await h.enqueue([h.job(5)])
+            try await h.runWorker(events: Self.delivery(base, types: [.optOutChanged, .replyFailed])) {
+                fake.recorded.filter { $0.path == "/events" }.count >= 2
+            }
+            let events = fake.recorded.filter { $0.path == "/events" }.compactMap { try? JSONParser.parse(Array($0.body.utf8)) }
+            #expect(Set(events.compactMap { $0["type"]?.stringValue }) == ["optout.changed", "reply.failed"])
+            let change = events.first { $0["type"]?.stringValue == "optout.changed" }
+            #expect(change?["data"]?["number"]?.stringValue == h.job(5).to)
+            #expect(change?["data"]?["source"]?.stringValue == "provider" && change?["data"]?["opted_out"] == .bool(true))
+        }
+    }
+
     @Test func sendOutcomesAreEvents() async throws {
         let fake = FakeProvider { request, _ in .init(status: request.path == "/hook" && request.body.contains("unlucky") ? 400 : 200) }
         try await fake.run { base in

@@ -4,6 +4,7 @@
 # `smshook worker` with PROVIDER (console, output discarded; or http to a local keep-alive sink: nginx answering 204,
 # about 80k requests/s on this machine, so the sink is not what is measured) and prints jobs/s.
 # CHANNELS=2: the jobs alternate between two channels declared in a config file (console senders), to measure routing.
+# EVENTS=1: queues JOBS message.received events for one endpoint (the sink) instead, and measures their delivery.
 set -euo pipefail
 bin=${1:?usage: bench-worker.sh PATH_TO_SMSHOOK [JOBS] [PROVIDER] [REDIS_PORT]}
 jobs=${2:-100000}
@@ -24,6 +25,14 @@ prefix="bench$RANDOM"
 channels=${CHANNELS:-0}
 redis-cli -p "$port" EVAL "local two = ARGV[2] == '2' for i = 1, tonumber(ARGV[1]) do local ch = '' if two then ch = ',\"channel\":{\"provider\":\"smsmobileapi\",\"name\":\"bench-' .. (i % 2 == 0 and 'a' or 'b') .. '\"}' end redis.call('LPUSH', KEYS[1], '{\"id\":\"job-' .. i .. '\",\"to\":\"+1555' .. i .. '\",\"body\":\"Thanks! We got your YES.\",\"in_reply_to\":\"g-' .. i .. '\",\"intent\":\"affirmative\",\"provider\":\"smsmobileapi\",\"created_at\":\"2025-01-20T10:00:00Z\",\"attempt\":0' .. ch .. '}') end return redis.call('LLEN', KEYS[1])" 1 "$prefix:replies" "$jobs" "$channels" >/dev/null
 env=(REDIS_URL="redis://127.0.0.1:$port" SMSHOOK_KEY_PREFIX="$prefix" SMSHOOK_PROVIDER="$provider" LOG_LEVEL=error)
+queue="$prefix:replies"
+processing="$prefix:replies:processing:*"
+if [ "${EVENTS:-0}" = 1 ]; then  # the jobs above stay queued for nobody: the worker gets no provider work
+    redis-cli -p "$port" DEL "$prefix:replies" >/dev/null
+    redis-cli -p "$port" EVAL "for i = 1, tonumber(ARGV[1]) do redis.call('LPUSH', KEYS[1], 'evt_bench_' .. i .. ' 0 {\"type\":\"message.received\",\"timestamp\":\"2025-01-20T10:00:00Z\",\"data\":{\"decision\":\"queued\",\"guid\":\"g-' .. i .. '\",\"provider\":\"smsmobileapi\",\"number\":\"+1555' .. i .. '\",\"message\":\"Yes\",\"intent\":\"affirmative\",\"language\":\"en\"}}') end return 0" 1 "$prefix:events:app" "$jobs" >/dev/null
+    queue="$prefix:events:app"
+    processing="$prefix:events:app:processing:*"
+fi
 if [ "$channels" = 2 ]; then
     config=$(mktemp -t smshook-bw-XXXXXX.yaml)
     { cat "$here/../../config/smshook.yaml"; printf '\nchannels:\n  - {name: bench-a, provider: console}\n  - {name: bench-b, provider: console}\n'; } >"$config"
@@ -55,13 +64,20 @@ NGX
     fi
     for _ in $(seq 100); do curl -s -o /dev/null -X POST "http://127.0.0.1:$sink_port/hook" && break; sleep 0.05; done
     env+=(HTTP_PROVIDER_URL="http://127.0.0.1:$sink_port/hook" HTTP_PROVIDER_SECRET=bench SMSHOOK_ALLOW_INSECURE_PROVIDER=1)
+    if [ "${EVENTS:-0}" = 1 ]; then
+        config=$(mktemp -t smshook-bw-XXXXXX.yaml)
+        { cat "$here/../../config/smshook.yaml"
+          printf '\nevents:\n  endpoints:\n    - {name: app, url: "http://127.0.0.1:%s/events", secrets: [BENCH_EVENTS_SECRET]}\n' "$sink_port"; } >"$config"
+        env+=(SMSHOOK_CONFIG="$config" BENCH_EVENTS_SECRET="whsec_$(head -c 24 /dev/urandom | base64)" EVENTS_CONCURRENCY=16)
+        provider="events to an http sink"
+    fi
 fi
 start=$(date +%s.%N)
 env "${env[@]}" "$bin" worker >/dev/null &
 worker=$!
 pids+=($worker)
-while [ "$(redis-cli -p "$port" LLEN "$prefix:replies")" != 0 ] || \
-      [ "$(redis-cli -p "$port" EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('LLEN', k) end return n" 0 "$prefix:replies:processing:*")" != 0 ]; do
+while [ "$(redis-cli -p "$port" LLEN "$queue")" != 0 ] || \
+      [ "$(redis-cli -p "$port" EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('LLEN', k) end return n" 0 "$processing")" != 0 ]; do
     sleep 0.1
 done
 end=$(date +%s.%N)

@@ -33,10 +33,24 @@ REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$spport SMSHOOK_ADMIN_PORT=$sp
 spool_server=$!
 pids+=($spool_server)
 for _ in $(seq 200); do curl -sf "localhost:$spaport/readyz" >/dev/null && break; sleep 0.05; done
+# the same serve with one event endpoint configured: each message also queues its message.received event
+evconfig="$dir/events.yaml"
+{ cat "$root/config/smshook.yaml"; printf '\nevents:\n  endpoints:\n    - {name: app, url: "http://127.0.0.1:9/events", secrets: [BENCH_EVENTS_SECRET]}\n'; } >"$evconfig"
+evport=$("$here/free-port.sh"); evaport=$("$here/free-port.sh")
+REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$evport SMSHOOK_ADMIN_PORT=$evaport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
+    SMSHOOK_CONFIG="$evconfig" SMSHOOK_KEY_PREFIX=benchev LOG_LEVEL=error "$bin" serve >"$dir/serve-events.log" 2>&1 &
+events_server=$!
+pids+=($events_server)
+for _ in $(seq 200); do curl -sf "localhost:$evaport/readyz" >/dev/null && break; sleep 0.05; done
 main_server=$server
 main_url=$url
 # with_spool CMD...: runs CMD against the serve that has a spool directory
 with_spool() { server=$spool_server url="http://127.0.0.1:$spport" "$@"; server=$main_server; url=$main_url; }
+# with_events CMD...: runs CMD against the serve with one event endpoint, then drops the events it queued
+with_events() {
+    server=$events_server url="http://127.0.0.1:$evport" "$@"; server=$main_server; url=$main_url
+    redis-cli -p "$rport" DEL benchev:events:app >/dev/null
+}
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/${1:-$server}/stat"; }
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
@@ -79,6 +93,7 @@ for r in $(seq "$rounds"); do
     run refused 0 -s "$root/ops/bench/refused.lua"
     RUN="r$r-s" MODE=single run single 1 -s "$lua"
     RUN="r$r-sp" MODE=single with_spool run spool 1 -s "$lua"
+    RUN="r$r-ev" MODE=single with_events run events1 1 -s "$lua"
     RUN="r$r-d" MODE=dup run dup30 1 -s "$lua"
 done
 for r in $(seq "$rounds"); do
@@ -105,6 +120,7 @@ drain_console=$("$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /de
 drain_console32=$(WORKER_CONCURRENCY=32 "$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
 drain_http=$("$here/bench-worker.sh" "$bin" 20000 http "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
 drain_channels=$(CHANNELS=2 "$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
+drain_events=$(EVENTS=1 "$here/bench-worker.sh" "$bin" 50000 http "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
 rb=$(redis-benchmark -p "$rport" -c 50 -n 200000 -t set,lpush -q | tr '\r' '\n' | grep -E '^(SET|LPUSH): [0-9.]+ requests per second' | awk '{print $1 " " int($2)}')
 set_rate=$(echo "$rb" | awk '$1 == "SET:" {print $2}')
 lpush_rate=$(echo "$rb" | awk '$1 == "LPUSH:" {print $2}')
@@ -129,6 +145,7 @@ summary=$(cat <<TXT
 | bare POST route (\`POST /bench/discard\`: the same body read as the webhook reads it, dropped, an answer of the ingest's size) | $(med barepost 2) req/s, p99 $(med barepost 5) ms, $(med barepost 6) µs CPU/req |
 | **ingest / bare POST** (requests/s) and **ingest CPU / bare POST CPU** | **$(pair single barepost 2)** and **$(pair single barepost 6)** |
 | single-message ingest, spool directory configured (Redis healthy) | $(med spool 2) req/s, p99 $(med spool 5) ms, $(med spool 6) µs CPU/req: **$(pair spool single 2)× the requests/s and $(pair spool single 6)× the CPU per request** of the same ingest without one (same round) |
+| single-message ingest with one event endpoint configured (each message also queues its signed-event entry) | $(med events1 2) req/s, p99 $(med events1 5) ms, $(med events1 6) µs CPU/req, Redis $(med events1 9) µs/req: **$(pair events1 single 2)× the requests/s, $(pair events1 single 6)× the server CPU and $(pair events1 single 9)× the Redis CPU per message** of the same ingest without endpoints (same round) |
 | unsigned requests refused with 401 (wrong token) | $(med refused 2) req/s, p99 $(med refused 5) ms, $(med refused 6) µs CPU/req, **$(cpuratio refused)× the bare route's CPU** (limit 2) |
 | batch of 10 | $(med batch10 2) req/s = $(med batch10 3) msg/s, p99 $(med batch10 5) ms |
 | batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms, CPU per message: server $(awk -v c="$(med batch100 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
@@ -138,6 +155,7 @@ summary=$(cat <<TXT
 | the same with WORKER_CONCURRENCY=32 | **$drain_console32 jobs/s** |
 | the same, jobs alternating between two declared channels | **$drain_channels jobs/s** |
 | worker drain, http provider to a local sink (20,000 jobs) | $drain_http jobs/s |
+| event delivery to a local sink (50,000 message.received events, one endpoint, EVENTS_CONCURRENCY=16, signed) | **$drain_events events/s** |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
 TXT
 )
