@@ -9,7 +9,7 @@ extension Worker {
     /// Delivery loop `index` of one endpoint: moves events of this loop's shards into this worker's processing list
     /// for the endpoint and delivers them, until stopping. Polls like the reply fetch loops (pause 5 ms doubling to
     /// `pollMaxMilliseconds` after a round that found nothing); nothing is fetched while the endpoint is disabled.
-    func eventLoop(_ target: EventTarget, _ index: Int, _ events: EventDelivery) async {
+    func eventLoop(_ target: EventTarget, _ index: Int, slot: Int, _ events: EventDelivery) async {
         let shards = Self.shards(ofLoop: index, loops: events.concurrency, shards: self.keys.shards.count).map { self.keys.shards[$0] }
         let fetches = shards.map {
             RedisCommand(
@@ -17,7 +17,10 @@ extension Worker {
                 RedisArgument($0.eventsProcessing(target.name, self.configuration.workerID)), "RIGHT", "LEFT")
         }
         await self.poll(fetches, paused: { self.disabledEndpoints.withLock { $0.contains(target.name) } }) { i, raw in
+            let held = Held(list: shards[i].eventsProcessing(target.name, self.configuration.workerID), raw: raw)
+            self.inFlight.withLock { $0[slot] = held }
             await self.deliver(raw, target, shards[i], events)
+            self.inFlight.withLock { $0[slot] = nil }
         }
     }
 
@@ -87,9 +90,9 @@ extension Worker {
         return w.bytes
     }
 
-    /// Housekeeping for events: due retries back to their queues, the disabled endpoints re-read, the depth and
-    /// oldest-age gauges.
-    func eventHousekeeping(_ events: EventDelivery) async {
+    /// Housekeeping for events: due retries back to their queues, the disabled endpoints re-read and, with `gauges`,
+    /// the depth and oldest-age gauges.
+    func eventHousekeeping(_ events: EventDelivery, gauges: Bool) async {
         let now = RedisArgument(String(Int64(Date().timeIntervalSince1970 * 1000)))
         for target in events.targets {
             var depth = 0
@@ -100,6 +103,7 @@ extension Worker {
                         WorkerScripts.schedule,
                         keys: [RedisArgument(shard.eventsRetry(target.name)), RedisArgument(shard.events(target.name))],
                         arguments: [now, 1000])
+                    guard gauges else { continue }
                     let replies = try await self.redis.pipeline([
                         RedisCommand("LLEN", RedisArgument(shard.events(target.name))),
                         RedisCommand("ZCARD", RedisArgument(shard.eventsRetry(target.name))),
@@ -115,8 +119,10 @@ extension Worker {
                     self.logger.error("event housekeeping failed", metadata: ["redis.error": "\(error)"])
                 }
             }
-            target.depth.record(depth)
-            target.oldestAge.record(oldest)
+            if gauges {
+                target.depth.record(depth)
+                target.oldestAge.record(oldest)
+            }
         }
         await self.refreshDisabled(events)
     }

@@ -34,7 +34,7 @@ extension Worker {
                     continue
                 }
                 idle = false
-                await self.hold(index, Held(shard: 0, raw: raw))
+                await self.hold(index, shard: 0, raw)
             } catch {
                 failures += 1
                 await self.fetchFailed(error, failures)
@@ -52,7 +52,7 @@ extension Worker {
         let fetches = shards.map {
             RedisCommand("LMOVE", RedisArgument($0.replies), RedisArgument(self.processingKeys[$0.index]), "RIGHT", "LEFT")
         }
-        await self.poll(fetches) { i, raw in await self.hold(index, Held(shard: shards[i].index, raw: raw)) }
+        await self.poll(fetches) { i, raw in await self.hold(index, shard: shards[i].index, raw) }
     }
 
     /// Sends `fetches` (one `LMOVE` per shard) in turn until one yields an item, which `handle` gets with its index;
@@ -98,10 +98,10 @@ extension Worker {
         return Array(Swift.stride(from: index % stride, to: shards, by: stride))
     }
 
-    private func hold(_ index: Int, _ held: Held) async {
-        self.inFlight.withLock { $0[index] = held }
-        await self.process(held.raw, shard: self.keys.shards[held.shard])
-        self.inFlight.withLock { $0[index] = nil }
+    private func hold(_ slot: Int, shard: Int, _ raw: [UInt8]) async {
+        self.inFlight.withLock { $0[slot] = Held(list: self.processingKeys[shard], raw: raw) }
+        await self.process(raw, shard: self.keys.shards[shard])
+        self.inFlight.withLock { $0[slot] = nil }
     }
 
     private func fetchFailed(_ error: any Error, _ failures: Int) async {

@@ -15,6 +15,7 @@ extension Worker {
         let orphanInterval = Duration.seconds(self.configuration.blockSeconds) + self.configuration.redis.commandTimeout + .seconds(1)
         var nextOrphanScan = clock.now + orphanInterval
         var suspects: Set<Held> = []
+        var nextEventGauges = clock.now
         while !Task.isCancelled {
             let now = clock.now
             if now >= nextHeartbeat {
@@ -23,7 +24,10 @@ extension Worker {
             }
             if now >= nextSchedule && !self.isStopping {
                 await self.moveDueRetries()
-                if let events = self.events { await self.eventHousekeeping(events) }
+                if let events = self.events {
+                    await self.eventHousekeeping(events, gauges: now >= nextEventGauges)
+                    if now >= nextEventGauges { nextEventGauges = now + .seconds(5) }
+                }
                 nextSchedule = now + .seconds(self.configuration.schedulerInterval)
             }
             if now >= nextReap && !self.isStopping {
@@ -79,31 +83,30 @@ extension Worker {
         }
     }
 
-    /// Jobs in this worker's processing lists that no fetch loop holds: those also unheld at the previous scan are
+    /// Jobs and events in this worker's processing lists that no loop holds: those also unheld at the previous scan are
     /// orphans (Redis moved them, the reply was lost to a timeout or a broken connection) and go back to their
-    /// queue. Returns this scan's unheld jobs, the suspects of the next one.
+    /// queue. Returns this scan's unheld items, the suspects of the next one.
     private func requeueOrphans(_ previous: Set<Held>) async -> Set<Held> {
         var unheld: Set<Held> = []
         var failed = false
-        for shard in self.keys.shards {
-            let processing = self.processingKeys[shard.index]
+        for list in self.heldLists(of: self.configuration.workerID) {
             do {
-                let listed = try await self.redis.send("LRANGE", RedisArgument(processing), 0, 999).array ?? []
+                let listed = try await self.redis.send("LRANGE", RedisArgument(list.processing), 0, 999).array ?? []
                 if listed.isEmpty { continue }
                 let held = Set(self.inFlight.withLock { $0.values })
-                let mine = Set(listed.compactMap(\.bytes).map { Held(shard: shard.index, raw: $0) }.filter { !held.contains($0) })
+                let mine = Set(listed.compactMap(\.bytes).map { Held(list: list.processing, raw: $0) }.filter { !held.contains($0) })
                 let orphans = mine.intersection(previous)
                 unheld.formUnion(mine.subtracting(orphans))
                 guard !orphans.isEmpty else { continue }
                 let moved = try await self.redis.evaluate(
-                    WorkerScripts.requeueOrphans, keys: [RedisArgument(processing), RedisArgument(shard.replies)],
+                    WorkerScripts.requeueOrphans, keys: [RedisArgument(list.processing), RedisArgument(list.queue)],
                     arguments: orphans.map { RedisArgument(bytes: $0.raw) })
-                self.logger.warning("orphaned jobs returned to the queue", metadata: ["jobs": "\(moved.int ?? 0)"])
+                self.logger.warning("orphaned items returned to their queue", metadata: ["items": "\(moved.int ?? 0)", "list": "\(list.processing)"])
                 Counter(label: "smshook_worker_orphans_requeued_total").increment(by: Int(moved.int ?? 0))
             } catch {
                 if !failed { self.logger.error("orphan scan failed", metadata: ["redis.error": "\(error)"]) }
                 failed = true
-                unheld.formUnion(previous.filter { $0.shard == shard.index })
+                unheld.formUnion(previous.filter { $0.list == list.processing })
             }
         }
         return unheld

@@ -22,8 +22,9 @@ public final class Worker: Service, Sendable {
     let keys: KeySpace
     let logger: Logger
     let stopping = StopSignal()
-    /// The job each fetch loop is working on now and its shard (by loop index: a cheap update per job); anything
-    /// else found in a processing list twice in a row is an orphan of a fetch whose reply never arrived.
+    /// What each fetch or delivery loop is working on now (by loop slot: a cheap update per item): the processing list
+    /// it was moved into, and the item. Anything else found in this worker's processing lists twice in a row is an
+    /// orphan of a fetch whose reply never arrived.
     let inFlight = Mutex<[Int: Held]>([:])
     /// This worker's processing list in each shard, by shard index (built once: used several times per job).
     let processingKeys: [String]
@@ -35,7 +36,7 @@ public final class Worker: Service, Sendable {
     let disabledEndpoints = Mutex<Set<String>>([])
 
     struct Held: Hashable, Sendable {
-        let shard: Int
+        let list: String
         let raw: [UInt8]
     }
     /// One channel: the given sender with the configured send rate (tests, single-provider use).
@@ -110,7 +111,8 @@ public final class Worker: Service, Sendable {
             if let events = self.events {
                 for target in events.targets {
                     for index in 0..<events.concurrency {
-                        group.addTask { await self.eventLoop(target, index, events); return .fetchLoop }
+                        let slot = loops  // after the fetch loops' slots
+                        group.addTask { await self.eventLoop(target, index, slot: slot, events); return .fetchLoop }
                         loops += 1
                     }
                 }

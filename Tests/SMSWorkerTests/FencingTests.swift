@@ -118,4 +118,19 @@ struct FencingTests {
             await h.check.shutdown()
         }
     }
+
+    @Test func anEventOrphanedByALostFetchReplyIsDeliveredWithoutARestart() async throws {
+        let fake = FakeProvider { _, _ in .init(status: 204) }
+        try await fake.run { base in
+            var harness = try WorkerHarness(provider: .http, baseURL: base)
+            harness.configuration.redis.commandTimeout = .milliseconds(300)
+            let h = harness
+            let processing = h.keys.eventsProcessing("app", h.configuration.workerID)
+            try await h.check.send("LPUSH", RedisArgument(processing), RedisArgument(bytes: EventDeliveryTests.event(9).entry))
+            try await h.runWorker(events: EventDeliveryTests.delivery(base), timeout: .seconds(15)) { fake.recorded.count == 1 }
+            #expect(fake.recorded.map(\.headers["webhook-id"]) == ["evt_test_9"])
+            #expect(try await h.length(processing) == 0)
+            await h.check.shutdown()
+        }
+    }
 }
