@@ -60,6 +60,19 @@ public struct DeadJobs: Sendable {
         return moved
     }
 
+    /// Deletes the dead job with this id (from whichever shard holds it); returns how many records went.
+    public func remove(id: String) async throws -> Int {
+        var removed = 0
+        for shard in self.keys.shards {
+            let items = try await self.redis.send("LRANGE", RedisArgument(shard.dead), 0, -1).array ?? []
+            for raw in items.compactMap(\.bytes) {
+                guard let record = try? JSONParser.parse(raw), record["job"]?["id"]?.stringValue == id else { continue }
+                removed += Int(try await self.redis.send("LREM", RedisArgument(shard.dead), 1, RedisArgument(bytes: raw)).int ?? 0)
+            }
+        }
+        return removed
+    }
+
     /// Deletes every dead job; returns how many there were.
     public func purge() async throws -> Int {
         var n = 0

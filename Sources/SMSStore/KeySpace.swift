@@ -53,6 +53,12 @@ public struct KeySpace: Sendable, Hashable {
     public var reaperLock: String { self.global + ":reaper" }
     /// Shared send rate limit per channel (GCRA theoretical arrival time).
     public func sendRate(_ channel: String) -> String { self.global + ":ratelimit:" + channel }
+    /// One minute's counts of every instance (`MinuteStats`): hash field → count.
+    public func stats(minute: Int64) -> String { self.global + ":stats:" + String(minute) }
+    /// Each serve instance's reply-rules hash and when it last said so (hash: instance → JSON).
+    public var instances: String { self.global + ":instances" }
+    /// A console session by the SHA-256 of its cookie (JSON: user, CSRF token, created), with its TTL.
+    public func consoleSession(_ hash: String) -> String { self.global + ":console:session:" + hash }
     /// Set while an event endpoint answered 410 Gone: nothing is delivered to it until `smshook events retry`.
     public func eventsDisabled(_ endpoint: String) -> String { self.global + ":endpoint-disabled:" + endpoint }
     /// The shard count this key space was first used with; serve and workers refuse to start with another. Named

@@ -12,6 +12,8 @@ public struct IngestService: Sendable {
     /// Classifier, templates and loop guard: read once per call, replaced whole on a config reload.
     let rules: ReplyRules
     let instance: String
+    /// Counts first sightings per minute for the console (nil: not counted).
+    var stats: MinuteStats?
     var keys: KeySpace { self.store.keys }
 
     public init(
@@ -82,6 +84,7 @@ public struct IngestService: Sendable {
             }
         }
         let stored = try await self.store(entries: entries, rejected: rejected, settings: settings, logger: logger)
+        self.stats?.add("in", stored.reduce(0) { $0 + ($1 == .duplicate ? 0 : 1) })
         var next = 0
         for i in results.indices where results[i].outcome == .accepted {
             if stored[next] == .duplicate { results[i].outcome = .duplicate } else { results[i].reply = stored[next].rawValue }

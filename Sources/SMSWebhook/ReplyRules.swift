@@ -15,6 +15,10 @@ public final class ReplyRules: Sendable {
         public let sha256: String
         /// Endpoints taking the events the ingest script publishes (`message.received`, `optout.changed`).
         public let ingestEvents: [EventEndpoint]
+        /// Every event endpoint of the file.
+        public let eventEndpoints: [EventEndpoint]
+        /// The classifier's vocabulary by language (the console shows it).
+        public let languages: [String: ReplyConfig.Vocabulary]
     }
 
     private let state: Mutex<Snapshot>
@@ -41,6 +45,7 @@ public final class ReplyRules: Sendable {
             classifier: Classifier(config: config.classifier), policy: ReplyPolicy(config: config),
             channels: config.channels.flatMap { $0.isEmpty ? nil : $0 }, optOutPerChannel: config.optOutScope == .channel,
             sha256: sha256,
-            ingestEvents: (config.events?.endpoints ?? []).filter { $0.accepts(.messageReceived) || $0.accepts(.optOutChanged) })
+            ingestEvents: (config.events?.endpoints ?? []).filter { $0.accepts(.messageReceived) || $0.accepts(.optOutChanged) },
+            eventEndpoints: config.events?.endpoints ?? [], languages: config.classifier.languages)
     }
 }

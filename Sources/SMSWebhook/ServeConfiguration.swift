@@ -43,6 +43,8 @@ public struct ServeConfiguration: Sendable {
     public var send = SendScript.Settings()
 
     public var apiEnabled: Bool { !self.apiTokens.isEmpty }
+    /// The operator console on the admin listener (`SMSHOOK_CONSOLE_TOKENS` / `SMSHOOK_CONSOLE_USERS`); off without them.
+    public var console = ConsoleConfiguration()
 
     public init(redis: RedisConfiguration, instanceID: String, replies: ReplyConfig) {
         self.redis = redis
@@ -113,6 +115,7 @@ public struct ServeConfiguration: Sendable {
         self.send.recordTTLSeconds = try reader.int("SMSHOOK_RECORD_TTL", default: self.send.recordTTLSeconds, range: 60...(366 * 86400))
         self.send.idempotencyTTLSeconds = try reader.int("SMSHOOK_IDEMPOTENCY_TTL", default: self.send.idempotencyTTLSeconds, range: 60...(30 * 86400))
         self.send.auditMaxLength = self.script.auditMaxLength
+        self.console = try ConsoleConfiguration(environment: env)
     }
 }
 

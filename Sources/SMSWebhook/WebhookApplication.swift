@@ -25,6 +25,7 @@ public enum WebhookApplication {
         if let path = configuration.repliesPath {
             services.append(ConfigReloader(rules: rules, path: path, logger: logger))
         }
+        services.append(StatsFlusher(stats: routes.stats, redis: redis, keys: routes.ingest.keys, instance: configuration.instanceID, rules: rules))
         if let adminPort = configuration.adminPort {
             services.append(self.admin(routes: routes, host: configuration.adminHost, port: adminPort, logger: logger, metrics: metrics))
         }

@@ -15,6 +15,8 @@ public struct WebhookRoutes: Sendable {
     let redis: RedisClient
     /// Where calls go while Redis is away; nil: they get 503.
     let spool: Spool?
+    /// Messages in per minute, added to Redis by `StatsFlusher` (the console's dashboard).
+    let stats = MinuteStats()
 
     public init(configuration: ServeConfiguration, redis: RedisClient, rules: ReplyRules? = nil, spool: Spool? = nil) {
         self.configuration = configuration
@@ -29,6 +31,7 @@ public struct WebhookRoutes: Sendable {
             redis: redis, keys: KeySpace(prefix: configuration.keyPrefix, shards: configuration.shards), settings: script,
             rules: rules ?? ReplyRules(configuration.replies, sha256: configuration.repliesSHA256),
             instance: configuration.instanceID)
+        self.ingest.stats = self.stats
         self.ingest.store.minReplicasAck = configuration.minReplicasAck
         self.ingest.store.replicaAckTimeout = configuration.replicaAckTimeout
     }
@@ -66,6 +69,12 @@ public struct WebhookRoutes: Sendable {
         router.get("/readyz") { _, context in await self.readiness(logger: context.logger) }
         if let metrics {
             router.get("/metrics") { _, _ in PrometheusResponse.make(await metrics()) }
+        }
+        if self.configuration.console.enabled {
+            Console(
+                configuration: self.configuration.console, redis: self.redis, keys: self.ingest.keys, rules: self.ingest.rules,
+                rulesPath: self.configuration.repliesPath, auditMaxLength: self.configuration.script.auditMaxLength
+            ).add(to: router)
         }
     }
 

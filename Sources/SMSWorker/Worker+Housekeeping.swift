@@ -19,6 +19,7 @@ extension Worker {
         while !Task.isCancelled {
             let now = clock.now
             if now >= nextHeartbeat {
+                await self.stats.flush(redis: self.redis, keys: self.keys)
                 await self.heartbeat()
                 nextHeartbeat = now + .seconds(self.configuration.heartbeatInterval)
             }

@@ -187,6 +187,7 @@ extension Worker {
             }
         }
         if outcome != "deferred" { channel.count(outcome) }
+        if outcome == "sent" { self.stats.add("out") }
     }
 
     /// A sent job: sent-marker, removal from the processing list and audit in one MULTI/EXEC. Unlike the other

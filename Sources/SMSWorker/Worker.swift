@@ -32,6 +32,8 @@ public final class Worker: Service, Sendable {
     let auditMaxLength: Int
     /// Event delivery to the application's endpoints; nil when none is configured.
     let events: EventDelivery?
+    /// Replies sent per minute, added to Redis by housekeeping (the console's dashboard).
+    let stats = MinuteStats()
     /// Endpoints that answered 410 Gone (re-read from Redis by housekeeping).
     let disabledEndpoints = Mutex<Set<String>>([])
 
@@ -94,6 +96,7 @@ public final class Worker: Service, Sendable {
             self.stop()
         }
         await self.giveBack()
+        await self.stats.flush(redis: self.redis, keys: self.keys)
         for channel in self.channels.all { await channel.sender.shutdown() }
         await self.events?.shutdown()
         self.logger.info("worker stopped")

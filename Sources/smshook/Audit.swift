@@ -65,20 +65,3 @@ enum RedisFromEnvironment {
     }
 }
 
-extension AuditEntry {
-    /// The newest `count` entries of several streams (one per shard), newest first by stream id.
-    static func newest(redis: RedisClient, streams: [String], count: Int) async throws -> [AuditEntry] {
-        var all: [AuditEntry] = []
-        for stream in streams {
-            let reply = try await redis.send("XREVRANGE", RedisArgument(stream), "+", "-", "COUNT", RedisArgument(max(count, 1)))
-            for item in reply.array ?? [] {
-                guard let pair = item.array, pair.count == 2, let id = pair[0].string, let raw = pair[1].array else { continue }
-                var fields: [(String, String)] = []
-                for i in stride(from: 0, to: raw.count - 1, by: 2) { fields.append((raw[i].string ?? "", raw[i + 1].string ?? "")) }
-                all.append(AuditEntry(id: id, fields: fields))
-            }
-        }
-        if streams.count == 1 { return all }
-        return Array(all.sorted { ($0.milliseconds, $0.sequence) > ($1.milliseconds, $1.sequence) }.prefix(count))
-    }
-}
