@@ -29,6 +29,8 @@ test: deps
 	ops/scripts/with-redis.sh $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 	ops/scripts/lint-ops.sh "$$($(SWIFT) build --show-bin-path)/smshook"
 	ops/scripts/with-redis.sh ops/scripts/e2e.sh "$$($(SWIFT) build --show-bin-path)/smshook"
+	ops/scripts/deps.sh chromium chromedriver:chromium-driver
+	python3 ops/test/console-browser.py "$$($(SWIFT) build --show-bin-path)/smshook" .build/console-screenshots
 	ops/scripts/deps.sh nft:nftables ip:iproute2
 	python3 ops/chaos/chaos.py "$$($(SWIFT) build --show-bin-path)/smshook" --scale small
 	python3 ops/chaos/soak.py "$$($(SWIFT) build --show-bin-path)/smshook" --seconds $${SOAK_SECONDS:-60}

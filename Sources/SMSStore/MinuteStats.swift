@@ -41,12 +41,12 @@ public final class MinuteStats: Sendable {
         }
     }
 
-    /// Per field, the counts of the last `minutes` whole minutes before `now`, oldest first.
+    /// Per field, the counts of the last `minutes` minutes up to `now` (the current one so far included), oldest first.
     public static func read(redis: RedisClient, keys: KeySpace, fields: [String], minutes: Int = 60, now: Date = Date()) async throws
         -> [String: [Int]]
     {
         let current = Int64(now.timeIntervalSince1970 / 60)
-        let range = (current - Int64(minutes))..<current
+        let range = (current - Int64(minutes) + 1)...current
         let replies = try await redis.pipeline(range.map { minute in
             RedisCommand([RedisArgument("HMGET"), RedisArgument(keys.stats(minute: minute))] + fields.map { RedisArgument($0) })
         })

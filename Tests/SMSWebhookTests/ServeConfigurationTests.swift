@@ -21,6 +21,20 @@ import Testing
         #expect(self.error(["SMSHOOK_SIGNATURE_TOLERANCE": "300", "SMSHOOK_DEDUP_TTL": "301"]) == nil)
     }
 
+    @Test func consoleAndAPILoginsAreCheckedAtStart() throws {
+        #expect(self.error(["SMSHOOK_CONSOLE_TOKENS": "ops=short"])?.hasPrefix("SMSHOOK_CONSOLE_TOKENS") == true)
+        #expect(self.error(["SMSHOOK_CONSOLE_USERS": "alice:hunter2-plaintext"])?.contains("plaintext passwords are refused") == true)
+        #expect(self.error(["SMSHOOK_API_TOKENS": "short"])?.hasPrefix("SMSHOOK_API_TOKENS") == true)
+        let hash = try PasswordHash(password: "a long passphrase", salt: Array(repeating: 1, count: 16), rounds: 1024)
+        let c = try ServeConfiguration(
+            environment: self.base.merging([
+                "SMSHOOK_CONSOLE_TOKENS": "ops=0123456789abcdef, 0123456789abcdeg", "SMSHOOK_CONSOLE_USERS": "alice:\(hash)",
+                "SMSHOOK_CONSOLE_SECURE_COOKIE": "1",
+            ]) { $1 }, defaultInstanceID: "t")
+        #expect(c.console.tokens.map(\.name) == ["ops", "token-2"] && c.console.users["alice"] == hash && c.console.secureCookie == true)
+        #expect(try ServeConfiguration(environment: self.base, defaultInstanceID: "t").console.enabled == false)
+    }
+
     @Test func theAdminListenerIsLoopbackByDefaultAndApartFromThePublicPort() throws {
         let c = try ServeConfiguration(environment: self.base, defaultInstanceID: "t")
         #expect(c.adminHost == "127.0.0.1" && c.adminPort == 9464)

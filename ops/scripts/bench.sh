@@ -20,8 +20,10 @@ redis=$!
 pids+=($redis)
 for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
 sport=$("$here/free-port.sh"); aport=$("$here/free-port.sh")
+console_token=bench-console-token-0123456789
 REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$sport SMSHOOK_ADMIN_PORT=$aport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
-    SMSHOOK_CONFIG="$root/config/smshook.yaml" SMSHOOK_BENCH_ROUTES=1 LOG_LEVEL=error "$bin" serve >"$dir/serve.log" 2>&1 &
+    SMSHOOK_CONFIG="$root/config/smshook.yaml" SMSHOOK_BENCH_ROUTES=1 SMSHOOK_CONSOLE_TOKENS="bench=$console_token" LOG_LEVEL=error \
+    "$bin" serve >"$dir/serve.log" 2>&1 &
 server=$!
 pids+=($server)
 for _ in $(seq 200); do curl -sf "localhost:$aport/readyz" >/dev/null && break; sleep 0.05; done
@@ -46,6 +48,21 @@ main_server=$server
 main_url=$url
 # with_spool CMD...: runs CMD against the serve that has a spool directory
 with_spool() { server=$spool_server url="http://127.0.0.1:$spport" "$@"; server=$main_server; url=$main_url; }
+# with_console CMD...: runs CMD while an operator's browser reloads the console dashboard every second (its default
+# is every 10 s): the dashboard's reads (every shard's queues, the minute series, workers) next to the ingest
+with_console() {
+    local jar="$dir/console.cookies" page csrf
+    page=$(curl -s -c "$jar" "http://127.0.0.1:$aport/console/login")
+    csrf=$(echo "$page" | sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -1)
+    curl -s -b "$jar" -c "$jar" -o /dev/null -d "csrf=$csrf&token=$console_token" "http://127.0.0.1:$aport/console/login"
+    touch "$dir/console.on"
+    (for _ in $(seq 600); do [ -e "$dir/console.on" ] || break; curl -s -b "$jar" -o /dev/null "http://127.0.0.1:$aport/console"; sleep 1; done) &
+    local refresher=$!
+    "$@"
+    rm -f "$dir/console.on"
+    wait "$refresher" 2>/dev/null || true
+    echo "$(curl -s -b "$jar" "http://127.0.0.1:$aport/console" | grep -c 'stat-queued')" >"$dir/console.check"
+}
 # with_events CMD...: runs CMD against the serve with one event endpoint, then drops the events it queued
 with_events() {
     server=$events_server url="http://127.0.0.1:$evport" "$@"; server=$main_server; url=$main_url
@@ -94,6 +111,7 @@ for r in $(seq "$rounds"); do
     RUN="r$r-s" MODE=single run single 1 -s "$lua"
     RUN="r$r-sp" MODE=single with_spool run spool 1 -s "$lua"
     RUN="r$r-ev" MODE=single with_events run events1 1 -s "$lua"
+    RUN="r$r-c" MODE=single with_console run console 1 -s "$lua"
     RUN="r$r-d" MODE=dup run dup30 1 -s "$lua"
 done
 for r in $(seq "$rounds"); do
@@ -146,6 +164,7 @@ summary=$(cat <<TXT
 | **ingest / bare POST** (requests/s) and **ingest CPU / bare POST CPU** | **$(pair single barepost 2)** and **$(pair single barepost 6)** |
 | single-message ingest, spool directory configured (Redis healthy) | $(med spool 2) req/s, p99 $(med spool 5) ms, $(med spool 6) µs CPU/req: **$(pair spool single 2)× the requests/s and $(pair spool single 6)× the CPU per request** of the same ingest without one (same round) |
 | single-message ingest with one event endpoint configured (each message also queues its signed-event entry) | $(med events1 2) req/s, p99 $(med events1 5) ms, $(med events1 6) µs CPU/req, Redis $(med events1 9) µs/req: **$(pair events1 single 2)× the requests/s, $(pair events1 single 6)× the server CPU and $(pair events1 single 9)× the Redis CPU per message** of the same ingest without endpoints (same round) |
+| single-message ingest while the operator console's dashboard reloads every second (logged in, on the admin listener) | $(med console 2) req/s, p99 $(med console 5) ms, $(med console 6) µs CPU/req: **$(pair console single 2)× the requests/s and $(pair console single 6)× the CPU per request** of the same ingest without it (same round; dashboard rendered: $(cat "$dir/console.check" 2>/dev/null || echo 0)) |
 | unsigned requests refused with 401 (wrong token) | $(med refused 2) req/s, p99 $(med refused 5) ms, $(med refused 6) µs CPU/req, **$(cpuratio refused)× the bare route's CPU** (limit 2) |
 | batch of 10 | $(med batch10 2) req/s = $(med batch10 3) msg/s, p99 $(med batch10 5) ms |
 | batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms, CPU per message: server $(awk -v c="$(med batch100 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100 9)" 'BEGIN {printf "%.1f", c / 100}') µs |

@@ -196,7 +196,11 @@ extension Console {
         context["shown"] = shown.count
         context["rows"] = shown.map { entry, shard -> [String: Any] in
             let number = entry.data["subscriber"]?.stringValue ?? entry.number
-            let text = entry.data["message"]?.stringValue ?? entry.data["body"]?.stringValue ?? ""
+            var text = entry.data["message"]?.stringValue ?? entry.data["body"]?.stringValue ?? ""
+            if text.isEmpty, entry.fields["event"] == "send", let job = entry.data["job_id"]?.stringValue {
+                let answering = entry.data["in_reply_to"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+                text = "job \(job)" + (answering.map { ", the reply to \($0)" } ?? "")
+            }
             var row: [String: Any] = [
                 "at": ConsoleView.time(milliseconds: entry.milliseconds), "kind": entry.fields["event"] ?? "-",
                 "text": text.count > 120 ? String(text.prefix(117)) + "..." : text,
