@@ -52,6 +52,8 @@ export SMSHOOK_ADMIN_PORT_1=$a1 SMSHOOK_ADMIN_PORT_2=$a2 WORKER_METRICS_PORT_BAS
 export SMSHOOK_KEY_PREFIX=$prefix SMSHOOK_AUTH=none SMSHOOK_CONFIG="$root/config/smshook.yaml"
 export SMSHOOK_PROVIDER=smsmobileapi SMSMOBILEAPI_BASE_URL="http://127.0.0.1:$fport" SMSMOBILEAPI_KEY=e2e-key SMSHOOK_ALLOW_INSECURE_PROVIDER=1
 export WORKER_HEARTBEAT_TTL=2 WORKER_HEARTBEAT_INTERVAL=0.5 WORKER_REAP_INTERVAL=0.5 LOG_LEVEL=info
+# a killed worker's claimed jobs wait this long (default 60 s) before another worker sends them
+export WORKER_SEND_LEASE=3
 supervisord -c "$dir/supervisord.conf" >"$dir/logs/supervisord.out" 2>&1 &
 pids+=($!)
 url="http://127.0.0.1:$nport/api/webhook/sms-received"
@@ -97,7 +99,7 @@ for _ in $(seq 300); do
     sleep 0.1
 done
 check "all $expected replies reached the fake provider (got $got)" [ "$got" -ge "$expected" ]
-check "every request to the fake provider was well-formed" [ ! -s "$dir/sent.jsonl.bad" ]
+check "every request to the fake provider was well-formed $(cat "$dir/sent.jsonl.bad" 2>/dev/null | head -c 300)" [ ! -s "$dir/sent.jsonl.bad" ]
 check "reply text is the template" grep -q '"message": "Thanks! We got your YES."' "$dir/sent.jsonl"
 metrics=$(curl -s "http://127.0.0.1:$a1/metrics")
 check "serve /metrics counts messages" grep -q 'smshook_messages_total{outcome="accepted"' <<<"$metrics"

@@ -201,6 +201,9 @@ extension Console {
                 let answering = entry.data["in_reply_to"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
                 text = "job \(job)" + (answering.map { ", the reply to \($0)" } ?? "")
             }
+            if let question = entry.data["in_reply_to"]?["body"]?.stringValue {  // an answer matched to a sent message
+                text += " (answering “\(question.count > 60 ? String(question.prefix(57)) + "..." : question)”)"
+            }
             var row: [String: Any] = [
                 "at": ConsoleView.time(milliseconds: entry.milliseconds), "kind": entry.fields["event"] ?? "-",
                 "text": text.count > 120 ? String(text.prefix(117)) + "..." : text,
