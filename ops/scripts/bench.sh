@@ -147,6 +147,10 @@ echo "Redis Cluster next to a single Redis"
 "$here/bench-cluster.sh" "$bin" "$rounds" >"$dir/cluster.out" 2>&1 || { cat "$dir/cluster.out" >&2; exit 1; }
 grep -A14 '^| figure' "$dir/cluster.out" >&2 || true
 
+echo "heap allocations per request"
+allocs=$("$here/bench-allocs.sh" "$bin" | tee /dev/stderr)
+alloc() { echo "$allocs" | awk -v r="$1" -v c="$2" '$1 == r {print $c}'; }
+
 pipeline=""
 if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one message, in-process (no I/O)
     echo "ingest steps (smshook-bench pipeline)"
@@ -175,6 +179,7 @@ summary=$(cat <<TXT
 | the same, jobs alternating between two declared channels | **$drain_channels jobs/s** |
 | worker drain, http provider to a local sink (20,000 jobs) | $drain_http jobs/s |
 | event delivery to a local sink (50,000 message.received events, one endpoint, EVENTS_CONCURRENCY=16, signed) | **$drain_events events/s** |
+| heap allocations per request (every malloc of serve, \`ops/bench/malloc-count.c\` preloaded; the difference of two runs of 1,000 and 6,000 requests) | GET /healthz **$(alloc get 2)** ($(alloc get 3) bytes); single-message ingest **$(alloc ingest 2)** ($(alloc ingest 3) bytes); batch of 100 **$(awk -v a="$(alloc batch100 2)" 'BEGIN {printf "%.1f", a / 100}') per message** ($(alloc batch100 2) per request) |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
 TXT
 )
