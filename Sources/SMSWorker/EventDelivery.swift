@@ -67,6 +67,8 @@ public struct EventDelivery: Sendable {
         self.deadMax = deadMax
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .seconds(5))
+        // a keep-alive connection per delivery in flight (AsyncHTTPClient's default is 8 per host)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, concurrency))
         // a redirect is an answer (a failure), never followed: the signed body goes only where it was configured
         configuration.redirectConfiguration = .disallow
         self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)

@@ -69,6 +69,7 @@ extension HTTPSender {
         // no read timeout here: the request's timeout is `StallTolerantTimeout`, which reads an answer that arrived
         // while the process was stopped instead of declaring it lost
         httpConfiguration.timeout = .init(connect: .milliseconds(Int64(p.connectTimeoutMS)))
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, p.connectionsPerHost))
         // A redirect must not carry an api key or a Basic auth header to another host: a 3xx is an answer, not followed.
         httpConfiguration.redirectConfiguration = .disallow
         let timeout = Duration.milliseconds(p.requestTimeoutMS)

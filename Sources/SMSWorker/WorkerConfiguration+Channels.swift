@@ -25,6 +25,7 @@ extension WorkerConfiguration {
             var p = ProviderSettings()
             p.connectTimeoutMS = base.connectTimeoutMS
             p.requestTimeoutMS = base.requestTimeoutMS
+            p.connectionsPerHost = base.connectionsPerHost
             var missing: [String] = []
             func credential(_ setting: String) -> String {
                 guard let variable = channel.credentials[setting] else {

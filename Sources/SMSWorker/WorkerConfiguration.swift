@@ -52,6 +52,9 @@ public struct WorkerConfiguration: Sendable {
     public struct ProviderSettings: Sendable {
         public var connectTimeoutMS = 5000
         public var requestTimeoutMS = 15_000
+        /// Keep-alive connections per provider host: one per fetch loop, so that no send waits for a connection
+        /// (AsyncHTTPClient's default is 8).
+        public var connectionsPerHost = 16
         public var smsMobileAPIBaseURL = "https://api.smsmobileapi.com"
         public var smsMobileAPIKey = ""
         public var smsMobileAPISender: String?
@@ -123,6 +126,7 @@ public struct WorkerConfiguration: Sendable {
         var p = ProviderSettings()
         p.connectTimeoutMS = try r.int("SEND_CONNECT_TIMEOUT_MS", default: 5000, range: 1...120_000)
         p.requestTimeoutMS = try r.int("SEND_TIMEOUT_MS", default: 15_000, range: 1...600_000)
+        p.connectionsPerHost = self.concurrency
         switch provider {
         case .console: break
         case .smsmobileapi:
