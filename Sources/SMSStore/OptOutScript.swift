@@ -16,6 +16,25 @@ public enum OptOutScript {
         return changed
         """)
 
+    /// Adds (`add`) or removes `subscriber` in the set (`channel`'s own, or the global one) of its shard with the audit
+    /// `record`, and queues `optout.changed` (source `operator`) for `endpoints` when the set changed. Returns whether
+    /// it changed.
+    public static func change(
+        redis: RedisClient, keys: KeySpace, subscriber: String, channel: String?, add: Bool, record: String,
+        endpoints: [EventEndpoint], auditMaxLength: Int, at: String, eventID: String
+    ) async throws -> Bool {
+        let shard = keys.shard(subscriber: subscriber, guid: subscriber)
+        let event = Self.event(id: eventID, subscriber: subscriber, optedOut: add, source: "operator", channel: channel, at: at)
+        let reply = try await redis.evaluate(
+            Self.script,
+            keys: ([shard.optOut(channel: channel), shard.audit] + endpoints.map { shard.events($0.name) }).map { RedisArgument($0) },
+            arguments: [
+                RedisArgument(add ? "add" : "remove"), RedisArgument(subscriber), RedisArgument(keys.perShard(auditMaxLength)),
+                RedisArgument(record), RedisArgument(bytes: endpoints.isEmpty ? [] : event.entry),
+            ])
+        return try reply.orThrow().int == 1
+    }
+
     /// The `optout.changed` event entry: number, opted_out, source (`keyword` from the ingest script, `operator`,
     /// `provider`: the provider said the number refuses messages), channel, at.
     public static func event(id: String, subscriber: String, optedOut: Bool, source: String, channel: String?, at: String) -> QueuedEvent {

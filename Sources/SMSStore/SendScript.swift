@@ -8,7 +8,7 @@ public enum SendScript {
     /// KEYS: 1 opt-out set, 2 replies queue, 3 conversation, 4 history, 5 message record, 6 idempotency key, 7 audit.
     /// ARGV: 1 number, 2 job, 3 conversation JSON, 4 reply window (s), 5 history entry, 6 history length, 7 history
     /// and record ttl (s), 8 fingerprint ('' without idempotency key), 9 idempotency ttl, 10 answer (JSON), 11 audit
-    /// maxlen, 12 audit record, 13... message record field/value pairs.
+    /// maxlen, 12... message record field/value pairs. The history entry is the audit record too.
     /// Returns {'queued', answer} | {'replayed', first answer} | {'conflict'} | {'opted_out'}.
     public static let script = RedisScript("""
         #!lua
@@ -26,9 +26,9 @@ public enum SendScript {
         redis.call('LPUSH', KEYS[4], ARGV[5])
         redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[6]) - 1)
         redis.call('EXPIRE', KEYS[4], ARGV[7])
-        redis.call('HSET', KEYS[5], unpack(ARGV, 13))
+        redis.call('HSET', KEYS[5], unpack(ARGV, 12))
         redis.call('EXPIRE', KEYS[5], ARGV[7])
-        redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[11], '*', 'event', 'api_send', 'decision', 'queued', 'data', ARGV[12])
+        redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[11], '*', 'event', 'api_send', 'decision', 'queued', 'data', ARGV[5])
         if ARGV[8] ~= '' then redis.call('SET', KEYS[6], ARGV[8] .. ' ' .. ARGV[10], 'EX', ARGV[9]) end
         return {'queued', ARGV[10]}
         """)
@@ -104,7 +104,6 @@ public enum SendScript {
             RedisArgument(request.replyWindowSeconds), RedisArgument(bytes: entry.bytes), RedisArgument(settings.historyMaxLength),
             RedisArgument(settings.recordTTLSeconds), RedisArgument(idempotencyHash == nil ? "" : request.fingerprint),
             RedisArgument(settings.idempotencyTTLSeconds), RedisArgument(answer), RedisArgument(settings.auditMaxLength),
-            RedisArgument(bytes: entry.bytes),
         ]
         for (name, value) in fields { arguments += [RedisArgument(name), RedisArgument(value)] }
         return (keys, arguments)

@@ -148,29 +148,21 @@ struct OptOut: AsyncParsableCommand {
         let env = ProcessInfo.processInfo.environment
         let subscriber = Self.subscriber(number)
         let space = try RedisFromEnvironment.keys()
-        let keys = space.shard(subscriber: subscriber, guid: "")
         let maxLength = try EnvironmentReader(env).int("SMSHOOK_AUDIT_MAXLEN", default: 1_000_000, range: 1...1_000_000_000)
         let who = (env["SUDO_USER"] ?? env["USER"] ?? env["LOGNAME"] ?? "uid \(getuid())") + "@" + ProcessInfo.processInfo.hostName
-        let action = add ? "add" : "remove"
+        let now = Timestamp.now()
         let record = JSONValue.object([
-            ("action", .string(action)), ("number", .string(number)), ("subscriber", .string(subscriber)),
-            ("by", .string(who)), ("via", .string("smshook optout")), ("at", .string(Timestamp.now())),
+            ("action", .string(add ? "add" : "remove")), ("number", .string(number)), ("subscriber", .string(subscriber)),
+            ("by", .string(who)), ("via", .string("smshook optout")), ("at", .string(now)),
             ("channel", channel.map { .string($0) } ?? .null),
         ]).json
         // endpoints taking optout.changed (config file): the event is queued with the change, only when it changes
         let endpoints = (try? WorkerCommand.declaredConfig(env))??.events?.endpoints(for: .optOutChanged) ?? []
-        let now = Timestamp.now()
-        let event = OptOutScript.event(
-            id: JobID.makeEventID(), subscriber: subscriber, optedOut: add, source: "operator", channel: channel, at: now)
         let redis = try RedisFromEnvironment.client()
         defer { Task { await redis.shutdown() } }
-        let reply = try await redis.evaluate(
-            OptOutScript.script,
-            keys: ([keys.optOut(channel: channel), keys.audit] + endpoints.map { keys.events($0.name) }).map { RedisArgument($0) },
-            arguments: [
-                RedisArgument(add ? "add" : "remove"), RedisArgument(subscriber), RedisArgument(space.perShard(maxLength)),
-                RedisArgument(record), RedisArgument(bytes: endpoints.isEmpty ? [] : event.entry),
-            ])
-        return (subscriber, try reply.orThrow().int == 1)
+        let changed = try await OptOutScript.change(
+            redis: redis, keys: space, subscriber: subscriber, channel: channel, add: add, record: record,
+            endpoints: endpoints, auditMaxLength: maxLength, at: now, eventID: JobID.makeEventID())
+        return (subscriber, changed)
     }
 }

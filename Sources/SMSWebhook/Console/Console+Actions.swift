@@ -112,22 +112,16 @@ extension Console {
         }
         let rules = self.rules.current
         let number = rules.policy.subscriber(raw)
-        let shard = self.keys.shard(subscriber: number, guid: number)
         let now = Timestamp.now()
         let record = JSONValue.object([
             ("action", .string(action)), ("number", .string(raw)), ("subscriber", .string(number)), ("by", .string(session.user)),
             ("via", .string("console")), ("reason", .string(reason)), ("at", .string(now)),
         ]).json
-        let endpoints = rules.eventEndpoints.filter { $0.accepts(.optOutChanged) }
-        let event = OptOutScript.event(id: JobID.makeEventID(), subscriber: number, optedOut: action == "add", source: "operator", channel: nil, at: now)
         do {
-            let changed = try await self.redis.evaluate(
-                OptOutScript.script,
-                keys: ([shard.optOut, shard.audit] + endpoints.map { shard.events($0.name) }).map { RedisArgument($0) },
-                arguments: [
-                    RedisArgument(action), RedisArgument(number), RedisArgument(self.keys.perShard(self.auditMaxLength)),
-                    RedisArgument(record), RedisArgument(bytes: endpoints.isEmpty ? [] : event.entry),
-                ]).orThrow().int == 1
+            let changed = try await OptOutScript.change(
+                redis: self.redis, keys: self.keys, subscriber: number, channel: nil, add: action == "add", record: record,
+                endpoints: rules.eventEndpoints.filter { $0.accepts(.optOutChanged) }, auditMaxLength: self.auditMaxLength,
+                at: now, eventID: JobID.makeEventID())
             let done = changed ? (action == "add" ? "\(number) opted out" : "\(number) opted back in") : "\(number): no change"
             return ConsoleView.redirect("/console/optouts?done=" + Self.pathComponent(done))
         } catch {
