@@ -16,11 +16,13 @@ extension Worker {
                 "LMOVE", RedisArgument($0.events(target.name)),
                 RedisArgument($0.eventsProcessing(target.name, self.configuration.workerID)), "RIGHT", "LEFT")
         }
-        await self.poll(fetches, paused: { self.disabledEndpoints.withLock { $0.contains(target.name) } }) { i, raw in
-            let held = Held(list: shards[i].eventsProcessing(target.name, self.configuration.workerID), raw: raw)
-            self.inFlight.withLock { $0[slot] = held }
-            await self.deliver(raw, target, shards[i], events)
-            self.inFlight.withLock { $0[slot] = nil }
+        await self.poll(fetches, paused: { self.disabledEndpoints.withLock { $0.contains(target.name) } }) { i, raws in
+            for raw in raws {  // one at a time (a batch of 1)
+                let held = Held(list: shards[i].eventsProcessing(target.name, self.configuration.workerID), raw: raw)
+                self.inFlight.withLock { $0[slot] = [held] }
+                await self.deliver(raw, target, shards[i], events)
+                self.inFlight.withLock { $0[slot] = nil }
+            }
         }
     }
 

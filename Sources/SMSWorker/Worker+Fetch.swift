@@ -20,21 +20,24 @@ extension Worker {
         let fetch = RedisCommand(
             "BLMOVE", RedisArgument(shard.replies), RedisArgument(processing), "RIGHT", "LEFT", RedisArgument(String(block)))
         let timeout = Duration.seconds(block) + self.configuration.redis.commandTimeout
-        // While the queue has jobs, fetch with a non-blocking LMOVE on the shared, pipelined connection (the
-        // fetches of all loops share round trips); block on the dedicated connection only when it ran dry.
+        // While the queue has jobs, fetch up to a batch with non-blocking LMOVEs in one round trip on the shared,
+        // pipelined connection; block on the dedicated connection only when a batch came back short (the queue ran dry).
         let poll = RedisCommand("LMOVE", RedisArgument(shard.replies), RedisArgument(processing), "RIGHT", "LEFT")
+        let batch = self.configuration.fetchBatch
         var idle = true
         var failures = 0
         while !self.isStopping && !Task.isCancelled {
             do {
-                let reply = idle ? try await connection.send(fetch, timeout: timeout) : try await self.redis.send(poll)
-                failures = 0
-                guard let raw = reply.bytes else {
-                    idle = true
-                    continue
+                let raws: [[UInt8]]
+                if idle {
+                    raws = try await connection.send(fetch, timeout: timeout).bytes.map { [$0] } ?? []
+                    idle = raws.isEmpty
+                } else {
+                    raws = try await self.fetch(poll, batch: batch)
+                    idle = raws.count < batch
                 }
-                idle = false
-                await self.hold(index, shard: 0, raw)
+                failures = 0
+                if !raws.isEmpty { await self.hold(index, shard: 0, raws) }
             } catch {
                 failures += 1
                 await self.fetchFailed(error, failures)
@@ -52,15 +55,29 @@ extension Worker {
         let fetches = shards.map {
             RedisCommand("LMOVE", RedisArgument($0.replies), RedisArgument(self.processingKeys[$0.index]), "RIGHT", "LEFT")
         }
-        await self.poll(fetches) { i, raw in await self.hold(index, shard: shards[i].index, raw) }
+        await self.poll(fetches, batch: self.configuration.fetchBatch) { i, raws in
+            await self.hold(index, shard: shards[i].index, raws)
+        }
     }
 
-    /// Sends `fetches` (one `LMOVE` per shard) in turn until one yields an item, which `handle` gets with its index;
-    /// the next round starts at the next shard, so that no shard waits behind a busy one. After a round that found
-    /// nothing, a pause doubling from 5 ms to `pollMaxMilliseconds`; while `paused` holds, only the pause. Until
-    /// stopping.
+    /// Up to `batch` items moved by `fetch` (an `LMOVE`), in one round trip. An error reply fails the fetch unless
+    /// items were moved before it (those are handed on; the scan for orphans covers a reply that never came).
+    func fetch(_ fetch: RedisCommand, batch: Int) async throws -> [[UInt8]] {
+        if batch == 1 { return try await self.redis.send(fetch).bytes.map { [$0] } ?? [] }
+        var raws: [[UInt8]] = []
+        for reply in try await self.redis.pipeline(Array(repeating: fetch, count: batch)) {
+            if case .error(let message) = reply, raws.isEmpty { throw RedisError(.server, message) }
+            if let raw = reply.bytes { raws.append(raw) }
+        }
+        return raws
+    }
+
+    /// Sends `fetches` (one `LMOVE` per shard, up to `batch` at a time) in turn until one yields items, which `handle`
+    /// gets with the shard's index; the next round starts at the next shard, so that no shard waits behind a busy one.
+    /// After a round that found nothing, a pause doubling from 5 ms to `pollMaxMilliseconds`; while `paused` holds,
+    /// only the pause. Until stopping.
     func poll(
-        _ fetches: [RedisCommand], paused: () -> Bool = { false }, handle: (Int, [UInt8]) async -> Void
+        _ fetches: [RedisCommand], batch: Int = 1, paused: () -> Bool = { false }, handle: (Int, [[UInt8]]) async -> Void
     ) async {
         var next = 0
         var pause = 5
@@ -71,11 +88,11 @@ extension Worker {
                 let i = next
                 next = (next + 1) % fetches.count
                 do {
-                    let reply = try await self.redis.send(fetches[i])
+                    let raws = try await self.fetch(fetches[i], batch: batch)
                     failures = 0
-                    guard let raw = reply.bytes else { continue }
+                    guard !raws.isEmpty else { continue }
                     found = true
-                    await handle(i, raw)
+                    await handle(i, raws)
                     break
                 } catch {
                     failures += 1
@@ -98,9 +115,14 @@ extension Worker {
         return Array(Swift.stride(from: index % stride, to: shards, by: stride))
     }
 
-    private func hold(_ slot: Int, shard: Int, _ raw: [UInt8]) async {
-        self.inFlight.withLock { $0[slot] = Held(list: self.processingKeys[shard], raw: raw) }
-        await self.process(raw, shard: self.keys.shards[shard])
+    private func hold(_ slot: Int, shard: Int, _ raws: [[UInt8]]) async {
+        let list = self.processingKeys[shard]
+        self.inFlight.withLock { $0[slot] = raws.map { Held(list: list, raw: $0) } }
+        if raws.count == 1 {
+            await self.process(raws[0], shard: self.keys.shards[shard])
+        } else {
+            await self.process(batch: raws, shard: self.keys.shards[shard])
+        }
         self.inFlight.withLock { $0[slot] = nil }
     }
 

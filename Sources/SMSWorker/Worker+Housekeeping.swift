@@ -94,7 +94,7 @@ extension Worker {
             do {
                 let listed = try await self.redis.send("LRANGE", RedisArgument(list.processing), 0, 999).array ?? []
                 if listed.isEmpty { continue }
-                let held = Set(self.inFlight.withLock { $0.values })
+                let held = Set(self.inFlight.withLock { $0.values.joined() })
                 let mine = Set(listed.compactMap(\.bytes).map { Held(list: list.processing, raw: $0) }.filter { !held.contains($0) })
                 let orphans = mine.intersection(previous)
                 unheld.formUnion(mine.subtracting(orphans))

@@ -9,6 +9,67 @@ extension Worker {
     /// One job: channel, rate limit, claim (the fence: still owned, not sent, not opted out), send, finish. Redis
     /// hiccups are retried; the send happens at most once here.
     func process(_ raw: [UInt8], shard: RedisKeys) async {
+        guard let item = await self.route(raw, shard: shard) else { return }
+        await self.process(item, shard: shard)
+    }
+
+    /// Jobs fetched together: the claims of those on channels without a send rate in one round trip, their sends one
+    /// at a time in order, and the finishing transactions of the sent ones together (in one round trip, unless the
+    /// first of them has waited `pendingSentLimit`: a crash between a send and its finish is what may send twice).
+    /// A claim older than `claimFreshness` when its turn comes is taken again alone, so that a send always starts
+    /// well inside the claim's lease. A job on a rate-limited channel takes its turn alone (`process(_:shard:)`).
+    func process(batch raws: [[UInt8]], shard: RedisKeys) async {
+        var ready: [Routed] = []
+        for raw in raws {
+            guard let item = await self.route(raw, shard: shard) else { continue }
+            if item.channel.ratePerSecond > 0 {
+                await self.process(item, shard: shard)
+            } else {
+                ready.append(item)
+            }
+        }
+        guard !ready.isEmpty else { return }
+        let replies = await self.redis.evaluateEach(WorkerScripts.claim, calls: ready.map { self.claimCall(shard, $0) })
+        let claimed = ContinuousClock.now
+        let freshness = min(Duration.seconds(1), Duration.milliseconds(self.configuration.sendLeaseMS / 4))
+        var pending: [SentJob] = []
+        var pendingSince = claimed
+        for (item, reply) in zip(ready, replies) {
+            var claim = try? WorkerScripts.Claim(reply: reply.get())
+            if claim == nil || ContinuousClock.now - claimed > freshness {
+                claim = await self.withRedisRetry { try await self.claim(shard, item) }
+            }
+            // nil: stopping with Redis away; the rest stays in the processing list and is given back
+            guard let claim else { break }
+            guard let sent = await self.send(item, claim, shard: shard) else { continue }
+            if pending.isEmpty { pendingSince = ContinuousClock.now }
+            pending.append(sent)
+            if ContinuousClock.now - pendingSince >= Self.pendingSentLimit {
+                await self.commitSent(pending, shard: shard)
+                pending = []
+            }
+        }
+        if !pending.isEmpty { await self.commitSent(pending, shard: shard) }
+    }
+
+    /// Longest a sent job of a batch waits for its finishing transaction while the batch's next jobs are sent.
+    static let pendingSentLimit = Duration.milliseconds(20)
+
+    /// A readable job with its channel.
+    struct Routed {
+        let raw: [UInt8]
+        let job: ReplyJob
+        let channel: ChannelSender
+    }
+
+    /// A sent job's finishing transaction (`sentTransaction`), committed with the others of its batch.
+    struct SentJob {
+        let commands: [RedisCommand]
+        let channel: ChannelSender
+    }
+
+    /// The job and its channel; nil when there is none (unreadable, no channel): the job is then finished as dead.
+    private func route(_ raw: [UInt8], shard: RedisKeys) async -> Routed? {
         guard let job = try? ReplyJob(json: JSONParser.parse(raw)) else {
             let channel = self.channels.fallback
             let record = JSONValue.object([
@@ -16,26 +77,36 @@ extension Worker {
                 ("failed_at", .string(Self.now())),
             ]).json
             await self.finish(shard, raw, job: nil, channel: channel, outcome: "dead", detail: record, error: "unreadable job")
-            return
+            return nil
         }
-        let channel: ChannelSender
         switch self.channels.route(job) {
-        case .success(let c):
-            channel = c
+        case .success(let channel):
+            return Routed(raw: raw, job: job, channel: channel)
         case .failure(let refused):
             self.logger.error("no channel for the reply; job is dead", metadata: ["job.id": "\(job.id)", "send.error": "\(refused.message)"])
             await self.finish(shard, 
                 raw, job: job, channel: self.channels.fallback, outcome: "dead",
                 detail: self.deadRecord(job, error: refused.message), error: refused.message)
-            return
+            return nil
         }
-        if let due = await self.waitForRateLimit(channel) {
+    }
+
+    /// One routed job on its own: rate limit, claim, send, finish.
+    private func process(_ item: Routed, shard: RedisKeys) async {
+        if let due = await self.waitForRateLimit(item.channel) {
             // this channel is saturated: the job waits in the retry set, not in a fetch loop other channels need
-            await self.deferJob(shard, raw, job: job, channel: channel, until: due)
+            await self.deferJob(shard, item.raw, job: item.job, channel: item.channel, until: due)
             return
         }
         // the fence, as close to the send as it can be: still ours, not sent, not opted out
-        guard let claim = await self.withRedisRetry({ try await self.claim(shard, raw, job) }) else { return }
+        guard let claim = await self.withRedisRetry({ try await self.claim(shard, item) }) else { return }
+        if let sent = await self.send(item, claim, shard: shard) { await self.commitSent([sent], shard: shard) }
+    }
+
+    /// What follows a claim: the send when it says so, then the job's finish. A sent job's finishing transaction is
+    /// returned for the caller to commit; every other outcome is finished here.
+    private func send(_ item: Routed, _ claim: WorkerScripts.Claim, shard: RedisKeys) async -> SentJob? {
+        let (raw, job, channel) = (item.raw, item.job, item.channel)
         switch claim {
         case .send:
             break
@@ -43,15 +114,15 @@ extension Worker {
             // reaped while stalled: the job is another worker's now, and this one must not send it
             self.logger.warning("job no longer owned (reaped while this worker stalled); not sending", metadata: ["job.id": "\(job.id)"])
             Counter(label: "smshook_worker_fenced_total").increment()
-            return
+            return nil
         case .skip(let outcome):
             await self.finish(shard, raw, job: job, channel: channel, outcome: outcome, detail: "", error: nil)
-            return
+            return nil
         case .busy(let ms):
             // a reaped worker claimed it and may have sent it: look again when its claim lapses
             let due = Int64((Date().timeIntervalSince1970 * 1000).rounded()) + min(max(ms, 0), 86_400_000) + 100
             await self.deferJob(shard, raw, job: job, channel: channel, until: due)
-            return
+            return nil
         }
         let started = ContinuousClock.now
         let result = await channel.sender.send(job)
@@ -62,14 +133,14 @@ extension Worker {
             self.logger.info("reply sent", metadata: [
                 "job.id": "\(job.id)", "sms.guid": "\(job.inReplyTo)", "send.ms": "\(elapsed.milliseconds)",
             ])
-            await self.finish(shard, raw, job: job, channel: channel, outcome: "sent", detail: "", error: nil, providerID: providerID)
+            return SentJob(commands: self.sentTransaction(shard, raw, job: job, channel: channel, providerID: providerID), channel: channel)
         case .retryable(let reason, let retryAfter):
-            if Task.isCancelled { return }  // stopping past the deadline: the job goes back to the queue as it is
+            if Task.isCancelled { return nil }  // stopping past the deadline: the job goes back to the queue as it is
             let attempt = job.attempt + 1
             if self.configuration.backoff.isExhausted(afterAttempt: attempt) {
                 let error = "gave up after \(attempt) attempts: \(reason)"
                 await self.finish(shard, raw, job: job, channel: channel, outcome: "dead", detail: self.deadRecord(job, error: error), error: error)
-                return
+                return nil
             }
             let delay = self.configuration.backoff.delay(afterAttempt: attempt, retryAfter: retryAfter, random: Double.random(in: 0..<1))
             var next = job
@@ -85,6 +156,7 @@ extension Worker {
                 raw, job: job, channel: channel, outcome: "dead", detail: self.deadRecord(job, error: reason), error: reason,
                 optOut: optOut ? job.to : nil)
         }
+        return nil
     }
 
     /// Back to the retry set unchanged, due at `due` (ms), not audited: a saturated channel or another worker's claim.
@@ -98,16 +170,20 @@ extension Worker {
     }
 
     /// `WorkerScripts.claim`: still ours, not sent, not opted out; the send marker then holds our lease.
-    private func claim(_ shard: RedisKeys, _ raw: [UInt8], _ job: ReplyJob) async throws -> WorkerScripts.Claim {
-        let keys = [self.processingKeys[shard.index], shard.sent(job.id), self.optOutKey(job, shard)].map { RedisArgument($0) }
+    private func claim(_ shard: RedisKeys, _ item: Routed) async throws -> WorkerScripts.Claim {
+        try WorkerScripts.Claim(reply: try await self.redis.evaluate(WorkerScripts.claim, call: self.claimCall(shard, item)))
+    }
+
+    private func claimCall(_ shard: RedisKeys, _ item: Routed) -> RedisCommand {
         // The one opt-out confirmation is meant for a number that has just opted out.
-        let number = job.intent == .optOut ? "" : job.to
-        return try WorkerScripts.Claim(reply: try await self.redis.evaluate(
-            WorkerScripts.claim, keys: keys,
-            arguments: [
-                RedisArgument(bytes: raw), RedisArgument(self.configuration.workerID),
+        let number = item.job.intent == .optOut ? "" : item.job.to
+        return RedisCommand(
+            parts: ["EVALSHA", RedisArgument(WorkerScripts.claim.sha1), 3],
+            [self.processingKeys[shard.index], shard.sent(item.job.id), self.optOutKey(item.job, shard)].map { RedisArgument($0) },
+            [
+                RedisArgument(bytes: item.raw), RedisArgument(self.configuration.workerID),
                 RedisArgument(self.configuration.sendLeaseMS), RedisArgument(number),
-            ]))
+            ])
     }
 
     /// Takes this channel's turn (GCRA per channel, shared by all workers). A short wait is slept here; past
@@ -135,11 +211,42 @@ extension Worker {
     /// Longest rate-limit wait slept in a fetch loop.
     static let maxRateWaitMS: Int64 = 50
 
-    /// The one atomic step that ends a job's stay in this worker's processing list.
+    /// The one atomic step that ends a stay in this worker's processing list of a job that was not sent (a sent one
+    /// needs no condition: `sentTransaction`).
     func finish(
         _ shard: RedisKeys, _ raw: [UInt8], job: ReplyJob?, channel: ChannelSender, outcome: String, detail: String, error: String?,
-        providerID: String? = nil, due: Int64 = 0, optOut: String? = nil
+        due: Int64 = 0, optOut: String? = nil
     ) async {
+        let record = self.sendRecord(job: job, channel: channel, providerID: nil, error: error)
+        let failed = outcome == "dead" || outcome == "skipped_optout"
+        let event = job.flatMap { job in
+            failed ? self.outcomeEvent(job, sent: false, providerID: nil, error: error ?? outcome, shard: shard) : nil
+        }
+        // an API message's record follows its fate (replies have none)
+        let message = job.flatMap { $0.kind == .message ? shard.message($0.id) : nil }
+        let sentKey = shard.sent(job?.id ?? "-")
+        // the provider said the number refuses messages: tell the endpoints taking optout.changed
+        let optOutEvent = optOut.flatMap { number in self.optOutEvent(number, channel: job?.channel?.name, shard: shard) }
+        let keys = ([
+            self.processingKeys[shard.index], shard.audit, shard.retry, shard.dead,
+            job.map { self.optOutKey($0, shard) } ?? shard.optOut, sentKey, message ?? sentKey,
+        ] + (event?.keys ?? []) + (optOutEvent?.keys ?? [])).map { RedisArgument($0) }
+        let arguments = [
+            RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.auditMaxLength),
+            RedisArgument(bytes: record), RedisArgument(detail), RedisArgument(String(due)),
+            RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""), RedisArgument(self.configuration.workerID),
+            RedisArgument(bytes: event?.entry ?? (failed && message != nil ? Array("-".utf8) : [])),
+            RedisArgument(error ?? outcome), RedisArgument(Self.now()), RedisArgument(self.configuration.recordTTL),
+            RedisArgument(bytes: optOutEvent?.entry ?? []), RedisArgument(event?.keys.count ?? 0),
+        ]
+        _ = await self.withRedisRetry {
+            try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)
+        }
+        if outcome != "deferred" { channel.count(outcome) }
+    }
+
+    /// The audit entry's data of a send outcome.
+    private func sendRecord(job: ReplyJob?, channel: ChannelSender, providerID: String?, error: String?) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.field("job_id", ifPresent: job?.id)
@@ -154,60 +261,29 @@ extension Worker {
         w.field("error", ifPresent: error)
         w.field("at", Self.now())
         w.endObject()
-        let failed = outcome == "dead" || outcome == "skipped_optout"
-        let event = job.flatMap { job in
-            outcome == "sent" || failed
-                ? self.outcomeEvent(job, sent: !failed, providerID: providerID, error: failed ? error ?? outcome : nil, shard: shard) : nil
-        }
-        // an API message's record follows its fate (replies have none)
-        let record = job.flatMap { $0.kind == .message ? shard.message($0.id) : nil }
-        if outcome == "sent" {
-            await self.finishSent(
-                shard, raw, jobID: job?.id ?? "-", record: w.bytes, optOut: optOut,
-                optOutKey: job.map { self.optOutKey($0, shard) } ?? shard.optOut, message: record, providerID: providerID,
-                event: event)
-        } else {
-            let sentKey = shard.sent(job?.id ?? "-")
-            // the provider said the number refuses messages: tell the endpoints taking optout.changed
-            let optOutEvent = optOut.flatMap { number in self.optOutEvent(number, channel: job?.channel?.name, shard: shard) }
-            let keys = ([
-                self.processingKeys[shard.index], shard.audit, shard.retry, shard.dead,
-                job.map { self.optOutKey($0, shard) } ?? shard.optOut, sentKey, record ?? sentKey,
-            ] + (event?.keys ?? []) + (optOutEvent?.keys ?? [])).map { RedisArgument($0) }
-            let arguments = [
-                RedisArgument(bytes: raw), RedisArgument(outcome), RedisArgument(self.auditMaxLength),
-                RedisArgument(bytes: w.bytes), RedisArgument(detail), RedisArgument(String(due)),
-                RedisArgument(self.configuration.deadMax), RedisArgument(optOut ?? ""), RedisArgument(self.configuration.workerID),
-                RedisArgument(bytes: event?.entry ?? (failed && record != nil ? Array("-".utf8) : [])),
-                RedisArgument(error ?? outcome), RedisArgument(Self.now()), RedisArgument(self.configuration.recordTTL),
-                RedisArgument(bytes: optOutEvent?.entry ?? []), RedisArgument(event?.keys.count ?? 0),
-            ]
-            _ = await self.withRedisRetry {
-                try await self.redis.evaluate(WorkerScripts.finish, keys: keys, arguments: arguments)
-            }
-        }
-        if outcome != "deferred" { channel.count(outcome) }
-        if outcome == "sent" { self.stats.add("out") }
+        return w.bytes
     }
 
-    /// A sent job: sent-marker, removal from the processing list and audit in one MULTI/EXEC. Unlike the other
-    /// outcomes it has no condition (the marker is set even when the reaper already took the job, so the copy it
-    /// returned is skipped), so it needs no script and costs a fraction of one.
-    private func finishSent(
-        _ shard: RedisKeys, _ raw: [UInt8], jobID: String, record: [UInt8], optOut: String?, optOutKey: String,
-        message: String?, providerID: String?, event: (keys: [String], entry: [UInt8])?
-    ) async {
+    /// A sent job's finish: sent-marker, removal from the processing list, audit (and the message record, the
+    /// `message.sent`/`reply.sent` event) in one MULTI/EXEC. Unlike the other outcomes it has no condition (the marker
+    /// is set even when the reaper already took the job, so the copy it returned is skipped), so it needs no script
+    /// and costs a fraction of one.
+    private func sentTransaction(_ shard: RedisKeys, _ raw: [UInt8], job: ReplyJob, channel: ChannelSender, providerID: String?)
+        -> [RedisCommand]
+    {
+        let record = self.sendRecord(job: job, channel: channel, providerID: providerID, error: nil)
+        let event = self.outcomeEvent(job, sent: true, providerID: providerID, error: nil, shard: shard)
         var transaction = [
             RedisCommand("MULTI"),
             RedisCommand("LREM", RedisArgument(self.processingKeys[shard.index]), 1, RedisArgument(bytes: raw)),
-            RedisCommand("SET", RedisArgument(shard.sent(jobID)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
+            RedisCommand("SET", RedisArgument(shard.sent(job.id)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
         ]
-        if let optOut { transaction.append(RedisCommand("SADD", RedisArgument(optOutKey), RedisArgument(optOut))) }
-        if let message {
+        if job.kind == .message {  // an API message's record follows its fate (replies have none)
+            let message = RedisArgument(shard.message(job.id))
             transaction.append(RedisCommand(
-                "HSET", RedisArgument(message), "status", "sent", "provider_id", RedisArgument(providerID ?? ""),
+                "HSET", message, "status", "sent", "provider_id", RedisArgument(providerID ?? ""),
                 "updated_at", RedisArgument(Self.now())))
-            transaction.append(RedisCommand("EXPIRE", RedisArgument(message), RedisArgument(self.configuration.recordTTL)))
+            transaction.append(RedisCommand("EXPIRE", message, RedisArgument(self.configuration.recordTTL)))
         }
         for key in event?.keys ?? [] {
             transaction.append(RedisCommand("LPUSH", RedisArgument(key), RedisArgument(bytes: event?.entry ?? [])))
@@ -216,14 +292,23 @@ extension Worker {
             "XADD", RedisArgument(shard.audit), "MAXLEN", "~", RedisArgument(self.auditMaxLength), "*",
             "event", "send", "decision", "sent", "data", RedisArgument(bytes: record)))
         transaction.append(RedisCommand("EXEC"))
-        let commands = transaction
+        return transaction
+    }
+
+    /// Commits the finishing transactions of sent jobs in one round trip (retried while Redis is away).
+    private func commitSent(_ jobs: [SentJob], shard: RedisKeys) async {
+        let commands = jobs.count == 1 ? jobs[0].commands : Array(jobs.map(\.commands).joined())
         _ = await self.withRedisRetry {
             let replies = try await self.redis.pipeline(commands)
-            guard case .array = replies[replies.count - 1] else {
-                throw RedisError(.server, "sent transaction: \(replies[replies.count - 1])")
+            var end = 0
+            for job in jobs {  // each transaction's EXEC answers an array when it ran
+                end += job.commands.count
+                guard case .array = replies[end - 1] else { throw RedisError(.server, "sent transaction: \(replies[end - 1])") }
             }
             return true
         }
+        for job in jobs { job.channel.count("sent") }
+        self.stats.add("out", jobs.count)
     }
 
     func deadRecord(_ job: ReplyJob, error: String) -> String {

@@ -22,10 +22,10 @@ public final class Worker: Service, Sendable {
     let keys: KeySpace
     let logger: Logger
     let stopping = StopSignal()
-    /// What each fetch or delivery loop is working on now (by loop slot: a cheap update per item): the processing list
-    /// it was moved into, and the item. Anything else found in this worker's processing lists twice in a row is an
+    /// What each fetch or delivery loop is working on now (by loop slot: a cheap update per batch): the processing list
+    /// each item was moved into, and the item. Anything else found in this worker's processing lists twice in a row is an
     /// orphan of a fetch whose reply never arrived.
-    let inFlight = Mutex<[Int: Held]>([:])
+    let inFlight = Mutex<[Int: [Held]]>([:])
     /// This worker's processing list in each shard, by shard index (built once: used several times per job).
     let processingKeys: [String]
     /// Each shard's share of `SMSHOOK_AUDIT_MAXLEN`.

@@ -14,6 +14,9 @@ public struct WorkerConfiguration: Sendable {
     public var shards = 1
     public var workerID: String
     public var concurrency = 16
+    /// Jobs a fetch loop takes per round trip while its queue has more (`WORKER_FETCH_BATCH`): their claims share one
+    /// round trip and their finishes another (sends stay one at a time per loop).
+    public var fetchBatch = 8
     /// BLMOVE block time; also how quickly a fetch loop notices shutdown.
     public var blockSeconds = 1.0
     /// With several shards, fetch loops poll their shards (no blocking per shard): the longest pause after a round
@@ -85,6 +88,7 @@ public struct WorkerConfiguration: Sendable {
         self.keyPrefix = r.string("SMSHOOK_KEY_PREFIX", default: self.keyPrefix)
         self.shards = try KeySpace.shardCount(env, cluster: !redis.clusterNodes.isEmpty)
         self.concurrency = try r.int("WORKER_CONCURRENCY", default: 16, range: 1...1024)
+        self.fetchBatch = try r.int("WORKER_FETCH_BATCH", default: self.fetchBatch, range: 1...100)
         self.blockSeconds = try r.double("WORKER_BLOCK_SECONDS", default: 1, range: 0.01...60)
         self.pollMaxMilliseconds = try r.int("WORKER_POLL_MAX_MS", default: 200, range: 5...10_000)
         self.heartbeatTTL = try r.int("WORKER_HEARTBEAT_TTL", default: 30, range: 1...3600)

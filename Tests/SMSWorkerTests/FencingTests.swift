@@ -87,6 +87,58 @@ struct FencingTests {
         }
     }
 
+    @Test func aBatchIsClaimedInOneRoundTripAndEachJobFencedOnItsOwn() async throws {
+        let fake = FakeProvider { _, _ in .init(status: 204) }
+        try await fake.run { base in
+            let h = try WorkerHarness(provider: .http, baseURL: base)
+            let (worker, redis) = self.idleWorker(h)
+            let raws = (1...5).map { Array(h.job($0).json.utf8) }
+            let processing = RedisArgument(h.keys.processing(h.configuration.workerID))
+            // fetched together; job 2 was sent already, job 3's number opted out, job 4 reaped from this worker
+            for raw in raws where raw != raws[3] { try await h.check.send("LPUSH", processing, RedisArgument(bytes: raw)) }
+            try await h.check.send("SET", RedisArgument(h.keys.sent("job-2")), "1", "EX", 60)
+            try await h.check.send("SADD", RedisArgument(h.keys.optOut), RedisArgument(h.job(3).to))
+            await worker.process(batch: raws, shard: h.keys)
+            #expect(fake.recorded.map(\.headers["webhook-id"]) == ["job-1", "job-5"])
+            #expect(try await h.auditDecisions().sorted() == ["sent", "sent", "skipped_optout", "skipped_sent"])
+            #expect(try await h.length(h.keys.processing(h.configuration.workerID)) == 0)
+            for n in [1, 5] {
+                #expect(try await h.check.send("GET", RedisArgument(h.keys.sent("job-\(n)"))) == .bulk(Array("1".utf8)))
+            }
+            #expect(try await h.check.send("EXISTS", RedisArgument(h.keys.sent("job-4"))) == .integer(0))
+            await self.close(worker, redis)
+            await h.check.shutdown()
+        }
+    }
+
+    @Test func aBatchClaimThatAgedPastItsFreshnessIsTakenAgainBeforeItsSend() async throws {
+        // job 1's send takes 3 s, past the 2 s lease of the batch's claims: job 2's lapsed meanwhile and another worker
+        // claimed it; the claim taken again before job 2's send sees that and defers it
+        let fake = FakeProvider { recorded, _ in .init(status: 204, delay: recorded.headers["webhook-id"] == "job-1" ? .seconds(3) : .zero) }
+        try await fake.run { base in
+            var harness = try WorkerHarness(provider: .http, baseURL: base)
+            harness.configuration.sendLeaseSeconds = 2
+            let h = harness
+            let (worker, redis) = self.idleWorker(h)
+            let raws = (1...2).map { Array(h.job($0).json.utf8) }
+            let processing = RedisArgument(h.keys.processing(h.configuration.workerID))
+            for raw in raws { try await h.check.send("LPUSH", processing, RedisArgument(bytes: raw)) }
+            async let processed: Void = worker.process(batch: raws, shard: h.keys)
+            let started = ContinuousClock.now
+            repeat {  // the batch's claim of job 2 lapses after 2 s, during job 1's send
+                try await Task.sleep(for: .milliseconds(50))
+            } while try await h.check.send("EXISTS", RedisArgument(h.keys.sent("job-2"))) == .integer(1)
+                && ContinuousClock.now - started < .milliseconds(2800)
+            try await h.check.send("SET", RedisArgument(h.keys.sent("job-2")), "sending other-1", "PX", 10_000)
+            await processed
+            #expect(fake.recorded.map(\.headers["webhook-id"]) == ["job-1"])
+            let retry = try await h.check.send("ZRANGE", RedisArgument(h.keys.retry), 0, -1).array ?? []
+            #expect(retry.compactMap(\.bytes) == [raws[1]])  // deferred until the other worker's claim lapses
+            await self.close(worker, redis)
+            await h.check.shutdown()
+        }
+    }
+
     @Test func aFailedSendReleasesItsClaim() async throws {
         let fake = FakeProvider { _, _ in .init(status: 500) }
         try await fake.run { base in
