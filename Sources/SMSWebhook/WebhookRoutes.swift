@@ -57,6 +57,20 @@ public struct WebhookRoutes: Sendable {
                     return JSONResponse.error(error)
                 }
             }
+            // the same plus one Redis round trip (PING): what the Redis client costs a request, apart from the script
+            router.post("/bench/ping") { request, _ -> Response in
+                do throws(PayloadError) {
+                    _ = try await self.readBody(request, form: false)
+                    do {
+                        _ = try await self.redis.send("PING")
+                    } catch {
+                        throw PayloadError(.unavailable, "redis: \(error)")
+                    }
+                    return JSONResponse.ok(Self.discardAnswer)
+                } catch {
+                    return JSONResponse.error(error)
+                }
+            }
         }
     }
 

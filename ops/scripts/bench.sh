@@ -107,6 +107,7 @@ for r in $(seq "$rounds"); do
     echo "round $r"
     PATH_SUFFIX=/healthz run bare 0
     RUN="r$r-p" MODE=single TARGET=/bench/discard run barepost 0 -s "$lua"
+    RUN="r$r-q" MODE=single TARGET=/bench/ping run barepostping 0 -s "$lua"
     run refused 0 -s "$root/ops/bench/refused.lua"
     RUN="r$r-s" MODE=single run single 1 -s "$lua"
     RUN="r$r-sp" MODE=single with_spool run spool 1 -s "$lua"
@@ -119,7 +120,7 @@ for r in $(seq "$rounds"); do
     RUN="r$r-b10" MODE=batch BATCH=10 run batch10 10 -s "$lua"
     RUN="r$r-b100" MODE=batch BATCH=100 run batch100 100 -s "$lua"
 done
-rss_all=$(awk '$1 != "bare" && $1 != "barepost" {print $8}' "$dir/results" | sort -n | tail -1)
+rss_all=$(awk '$1 != "bare" && $1 != "barepost" && $1 != "barepostping" {print $8}' "$dir/results" | sort -n | tail -1)
 med() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$dir/results" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { # median over rounds of (single / bare) computed within each round
     paste <(awk '$1 == "single" {print $2}' "$dir/results") <(awk '$1 == "bare" {print $2}' "$dir/results") |
@@ -134,10 +135,18 @@ cpuratio() { # median over rounds of (${1:-single} CPU per request / bare CPU pe
         awk '{print $1 / $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
 }
 echo "worker drain"
-drain_console=$("$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
-drain_console32=$(WORKER_CONCURRENCY=32 "$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
-drain_http=$("$here/bench-worker.sh" "$bin" 20000 http "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
-drain_channels=$(CHANNELS=2 "$here/bench-worker.sh" "$bin" 100000 console "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
+# drain ARGS...: the median jobs/s of 3 runs of bench-worker.sh ARGS (environment passed through)
+drain() {
+    local runs=()
+    for _ in 1 2 3; do runs+=("$("$here/bench-worker.sh" "$@" | tee /dev/stderr | awk '{print $(NF-1)}')"); done
+    printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p
+}
+drain_console=$(drain "$bin" 100000 console "$rport")
+drain_console_single=$(WORKER_FETCH_BATCH=1 drain "$bin" 100000 console "$rport")
+drain_console32=$(WORKER_CONCURRENCY=32 drain "$bin" 100000 console "$rport")
+drain_http=$(drain "$bin" 40000 http "$rport")
+drain_http_single=$(WORKER_FETCH_BATCH=1 drain "$bin" 40000 http "$rport")
+drain_channels=$(CHANNELS=2 drain "$bin" 100000 console "$rport")
 drain_events=$(EVENTS=1 "$here/bench-worker.sh" "$bin" 50000 http "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
 rb=$(redis-benchmark -p "$rport" -c 50 -n 200000 -t set,lpush -q | tr '\r' '\n' | grep -E '^(SET|LPUSH): [0-9.]+ requests per second' | awk '{print $1 " " int($2)}')
 set_rate=$(echo "$rb" | awk '$1 == "SET:" {print $2}')
@@ -166,6 +175,7 @@ summary=$(cat <<TXT
 | **ingest CPU / bare CPU** per request | **$(cpuratio)** |
 | bare POST route (\`POST /bench/discard\`: the same body read as the webhook reads it, dropped, an answer of the ingest's size) | $(med barepost 2) req/s, p99 $(med barepost 5) ms, $(med barepost 6) µs CPU/req |
 | **ingest / bare POST** (requests/s) and **ingest CPU / bare POST CPU** | **$(pair single barepost 2)** and **$(pair single barepost 6)** |
+| the bare POST route plus one Redis round trip (\`POST /bench/ping\`: \`PING\` on the shared connection, as the ingest's one call goes) | $(med barepostping 2) req/s, p99 $(med barepostping 5) ms, $(med barepostping 6) µs CPU/req: **$(pair barepostping barepost 6)×** the bare POST's CPU |
 | single-message ingest, spool directory configured (Redis healthy) | $(med spool 2) req/s, p99 $(med spool 5) ms, $(med spool 6) µs CPU/req: **$(pair spool single 2)× the requests/s and $(pair spool single 6)× the CPU per request** of the same ingest without one (same round) |
 | single-message ingest with one event endpoint configured (each message also queues its signed-event entry) | $(med events1 2) req/s, p99 $(med events1 5) ms, $(med events1 6) µs CPU/req, Redis $(med events1 9) µs/req: **$(pair events1 single 2)× the requests/s, $(pair events1 single 6)× the server CPU and $(pair events1 single 9)× the Redis CPU per message** of the same ingest without endpoints (same round) |
 | single-message ingest while the operator console's dashboard reloads every second (logged in, on the admin listener) | $(med console 2) req/s, p99 $(med console 5) ms, $(med console 6) µs CPU/req: **$(pair console single 2)× the requests/s and $(pair console single 6)× the CPU per request** of the same ingest without it (same round; dashboard rendered: $(cat "$dir/console.check" 2>/dev/null || echo 0)) |
@@ -174,10 +184,11 @@ summary=$(cat <<TXT
 | batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms, CPU per message: server $(awk -v c="$(med batch100 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
 | 30% duplicates | $(med dup30 2) req/s, p99 $(med dup30 5) ms |
 | server peak RSS (VmHWM) under single-message ingest | **$(med single 8) MB** (the highest under any load: $rss_all MB, with batches of 100) |
-| worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=16 (default) | **$drain_console jobs/s** |
+| worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=16, WORKER_FETCH_BATCH=8 (defaults), median of 3 | **$drain_console jobs/s** |
+| the same, one job per fetch (WORKER_FETCH_BATCH=1: fetch, claim and finish a round trip each per job) | $drain_console_single jobs/s |
 | the same with WORKER_CONCURRENCY=32 | **$drain_console32 jobs/s** |
 | the same, jobs alternating between two declared channels | **$drain_channels jobs/s** |
-| worker drain, http provider to a local sink (20,000 jobs) | $drain_http jobs/s |
+| worker drain, http provider to a local sink (40,000 jobs), median of 3 | **$drain_http jobs/s** (WORKER_FETCH_BATCH=1: $drain_http_single jobs/s) |
 | event delivery to a local sink (50,000 message.received events, one endpoint, EVENTS_CONCURRENCY=16, signed) | **$drain_events events/s** |
 | heap allocations per request (every malloc of serve, \`ops/bench/malloc-count.c\` preloaded; the difference of two runs of 1,000 and 6,000 requests) | GET /healthz **$(alloc get 2)** ($(alloc get 3) bytes); single-message ingest **$(alloc ingest 2)** ($(alloc ingest 3) bytes); batch of 100 **$(awk -v a="$(alloc batch100 2)" 'BEGIN {printf "%.1f", a / 100}') per message** ($(alloc batch100 2) per request) |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
