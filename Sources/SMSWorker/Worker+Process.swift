@@ -35,6 +35,8 @@ extension Worker {
         var pending: [SentJob] = []
         var pendingSince = claimed
         for (item, reply) in zip(ready, replies) {
+            // past the drain deadline: the rest stay in the processing list and are given back (their claims lapse)
+            if Task.isCancelled { break }
             var claim = try? WorkerScripts.Claim(reply: reply.get())
             if claim == nil || ContinuousClock.now - claimed > freshness {
                 claim = await self.withRedisRetry { try await self.claim(shard, item) }
@@ -63,7 +65,7 @@ extension Worker {
     }
 
     /// A sent job's finishing transaction (`sentTransaction`), committed with the others of its batch.
-    struct SentJob {
+    struct SentJob: Sendable {
         let commands: [RedisCommand]
         let channel: ChannelSender
     }
@@ -295,8 +297,15 @@ extension Worker {
         return transaction
     }
 
-    /// Commits the finishing transactions of sent jobs in one round trip (retried while Redis is away).
+    /// Commits the finishing transactions of sent jobs in one round trip (retried while Redis is away), in a task of
+    /// its own: the drain deadline's cancellation must not leave a sent job to be sent again.
     private func commitSent(_ jobs: [SentJob], shard: RedisKeys) async {
+        await Task.detached { await self.commit(jobs) }.value
+        for job in jobs { job.channel.count("sent") }
+        self.stats.add("out", jobs.count)
+    }
+
+    private func commit(_ jobs: [SentJob]) async {
         let commands = jobs.count == 1 ? jobs[0].commands : Array(jobs.map(\.commands).joined())
         _ = await self.withRedisRetry {
             let replies = try await self.redis.pipeline(commands)
@@ -307,8 +316,6 @@ extension Worker {
             }
             return true
         }
-        for job in jobs { job.channel.count("sent") }
-        self.stats.add("out", jobs.count)
     }
 
     func deadRecord(_ job: ReplyJob, error: String) -> String {
