@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -27,31 +26,27 @@ public struct ConsoleSender: ReplySender {
 /// A provider reached over HTTP: builds the request, reads the answer with the provider's rules.
 public struct HTTPSender: ReplySender {
     public let name: String
-    let client: HTTPClient
+    let client: HTTP1Client
     let timeout: Duration
-    let build: @Sendable (ReplyJob) -> HTTPClientRequest
+    let build: @Sendable (ReplyJob) -> (headers: [(String, String)], body: [UInt8])
     let interpret: @Sendable (_ status: Int, _ retryAfter: String?, _ body: [UInt8]) -> SendResult
 
     public func send(_ job: ReplyJob) async -> SendResult {
-        let request = self.build(job)
+        let (headers, body) = self.build(job)
         let client = self.client
         do {
-            let (status, retryAfter, body) = try await StallTolerantTimeout.run(self.timeout) {
-                let response = try await client.execute(request, deadline: .distantFuture)
-                // The status is the provider's answer; a body cut off afterwards (the timeout, a reset) must not turn
-                // an accepted send into a retry, which would send the SMS again: the provider's rules decide with
-                // what arrived.
-                let body = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-                return (Int(response.status.code), response.headers.first(name: "Retry-After"), body)
-            }
-            return self.interpret(status, retryAfter, body)
+            // The status is the provider's answer; a body cut off afterwards (the timeout, a reset) must not turn an
+            // accepted send into a retry, which would send the SMS again: the provider's rules decide with what
+            // arrived (`Answer.complete` false).
+            let answer = try await StallTolerantTimeout.run(self.timeout) { try await client.post(headers: headers, body: body) }
+            return self.interpret(answer.status, answer.headers.first(name: "Retry-After"), answer.body)
         } catch {
             return .retryable(reason: "network: \(error)", retryAfter: nil)
         }
     }
 
     public func shutdown() async {
-        try? await self.client.shutdown()
+        await self.client.shutdown()
     }
 }
 
@@ -65,30 +60,28 @@ extension HTTPSender {
     /// Twilio `From` = the number the message came in on (or its Messaging Service), SMSMobileAPI's device
     /// (`sIdentifiant`) and SIM (`port`).
     public static func make(_ provider: WorkerConfiguration.Provider, _ p: WorkerConfiguration.ProviderSettings) -> any ReplySender {
-        var httpConfiguration = HTTPClient.Configuration()
-        // no read timeout here: the request's timeout is `StallTolerantTimeout`, which reads an answer that arrived
-        // while the process was stopped instead of declaring it lost
-        httpConfiguration.timeout = .init(connect: .milliseconds(Int64(p.connectTimeoutMS)))
-        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, p.connectionsPerHost))
-        // A redirect must not carry an api key or a Basic auth header to another host: a 3xx is an answer, not followed.
-        httpConfiguration.redirectConfiguration = .disallow
+        // Redirects are not followed (a 3xx is an answer: an api key or a Basic auth header must not go to another
+        // host); the request's timeout is `StallTolerantTimeout`, which reads an answer that arrived while the
+        // process was stopped instead of declaring it lost.
+        func client(_ url: String) -> HTTP1Client {
+            HTTP1Client(url: url, connections: p.connectionsPerHost, connectTimeout: .milliseconds(p.connectTimeoutMS))
+        }
         let timeout = Duration.milliseconds(p.requestTimeoutMS)
         switch provider {
         case .console:
             return ConsoleSender()
         case .smsmobileapi:
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
-            return HTTPSender(name: "smsmobileapi", client: client, timeout: timeout, build: { job in
+            return HTTPSender(name: "smsmobileapi", client: client(trimSlash(p.smsMobileAPIBaseURL) + "/sendsms/"), timeout: timeout, build: { job in
                 var fields = [("apikey", p.smsMobileAPIKey), ("recipients", job.to), ("message", job.body)]
                 let inbound = job.channel?.provider == "smsmobileapi" ? job.channel : nil
                 if let sender = inbound?.device ?? p.smsMobileAPISender { fields.append(("sIdentifiant", sender)) }
                 if let sim = inbound?.sim { fields.append(("port", sim)) }
-                return formRequest(url: trimSlash(p.smsMobileAPIBaseURL) + "/sendsms/", fields: fields)
+                return formRequest(fields)
             }, interpret: ProviderResponses.smsMobileAPI)
         case .twilio:
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
             let auth = "Basic " + Data("\(p.twilioAccountSID):\(p.twilioAuthToken)".utf8).base64EncodedString()
-            return HTTPSender(name: "twilio", client: client, timeout: timeout, build: { job in
+            let url = trimSlash(p.twilioBaseURL) + "/2010-04-01/Accounts/\(p.twilioAccountSID)/Messages.json"
+            return HTTPSender(name: "twilio", client: client(url), timeout: timeout, build: { job in
                 var fields = [("To", job.to)]
                 let inbound = job.channel?.provider == "twilio" ? job.channel : nil
                 if let service = inbound?.service ?? (inbound?.number == nil ? p.twilioMessagingServiceSID : nil) {
@@ -97,14 +90,10 @@ extension HTTPSender {
                     fields.append(("From", from))
                 }
                 fields.append(("Body", job.body))
-                var request = formRequest(
-                    url: trimSlash(p.twilioBaseURL) + "/2010-04-01/Accounts/\(p.twilioAccountSID)/Messages.json", fields: fields)
-                request.headers.add(name: "Authorization", value: auth)
-                return request
+                return formRequest(fields, headers: [("Authorization", auth)])
             }, interpret: ProviderResponses.twilio)
         case .http:
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
-            return HTTPSender(name: "http", client: client, timeout: timeout, build: { job in
+            return HTTPSender(name: "http", client: client(p.httpURL), timeout: timeout, build: { job in
                 var w = JSONWriter()
                 w.beginObject()
                 w.field("to", job.to)
@@ -112,29 +101,20 @@ extension HTTPSender {
                 w.field("job_id", job.id)
                 w.field("in_reply_to", job.inReplyTo)
                 w.endObject()
-                let body = Array(w.text.utf8)
+                let body = w.bytes
                 let timestamp = Int(Date().timeIntervalSince1970)
-                var request = HTTPClientRequest(url: p.httpURL)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.headers.add(name: "webhook-id", value: job.id)
-                request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-                request.headers.add(
-                    name: "webhook-signature",
-                    value: Signatures.standardWebhooks(secret: p.httpSecret, id: job.id, timestamp: timestamp, body: body))
-                request.body = .bytes(ByteBuffer(bytes: body))
-                return request
+                let headers = [
+                    ("Content-Type", "application/json"), ("webhook-id", job.id), ("webhook-timestamp", String(timestamp)),
+                    ("webhook-signature", Signatures.standardWebhooks(secret: p.httpSecret, id: job.id, timestamp: timestamp, body: body)),
+                ]
+                return (headers, body)
             }, interpret: ProviderResponses.http)
         }
     }
 }
 
-func formRequest(url: String, fields: [(String, String)]) -> HTTPClientRequest {
-    var request = HTTPClientRequest(url: url)
-    request.method = .POST
-    request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-    request.body = .bytes(ByteBuffer(string: FormEncoding.encode(fields)))
-    return request
+func formRequest(_ fields: [(String, String)], headers: [(String, String)] = []) -> (headers: [(String, String)], body: [UInt8]) {
+    ([("Content-Type", "application/x-www-form-urlencoded")] + headers, Array(FormEncoding.encode(fields).utf8))
 }
 
 func trimSlash(_ url: String) -> String { url.hasSuffix("/") ? String(url.dropLast()) : url }
