@@ -82,7 +82,6 @@ let package = Package(
                 "SMSSystem",
                 "SMSStore",
                 "RedisClient",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -16,7 +16,7 @@ public final class RedisClient: Service, Sendable {
     private let transport: RedisTransport
 
     /// - Parameter eventLoopGroup: the loops its channels run on; by default the process-wide NIO singleton, which
-    ///   Hummingbird and AsyncHTTPClient share, so Redis I/O adds no threads.
+    ///   Hummingbird and the worker's HTTP clients share, so Redis I/O adds no threads.
     public init(configuration: RedisConfiguration, logger: Logger, eventLoopGroup: (any EventLoopGroup)? = nil) {
         self.configuration = configuration
         self.logger = logger

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Metrics
 import NIOCore
@@ -50,7 +49,8 @@ public struct EventDelivery: Sendable {
     public let concurrency: Int
     public let timeout: Duration
     public let deadMax: Int
-    let client: HTTPClient
+    /// Per endpoint (by name): a keep-alive connection per delivery in flight.
+    let clients: [String: HTTP1Client]
 
     public enum Result: Sendable, Equatable {
         case delivered
@@ -65,13 +65,10 @@ public struct EventDelivery: Sendable {
         self.concurrency = concurrency
         self.timeout = timeout
         self.deadMax = deadMax
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(5))
-        // a keep-alive connection per delivery in flight (AsyncHTTPClient's default is 8 per host)
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, concurrency))
         // a redirect is an answer (a failure), never followed: the signed body goes only where it was configured
-        configuration.redirectConfiguration = .disallow
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.clients = Dictionary(
+            targets.map { ($0.name, HTTP1Client(url: $0.url, connections: concurrency, bodyLimit: 64 << 10)) },
+            uniquingKeysWith: { first, _ in first })
     }
 
     /// The targets of the config file's endpoints, their secrets read from `environment`. A named variable that is
@@ -102,22 +99,17 @@ public struct EventDelivery: Sendable {
 
     /// One attempt: POST the body with `webhook-id`, `webhook-timestamp` (now) and `webhook-signature`.
     func deliver(_ event: QueuedEvent, to target: EventTarget) async -> Result {
+        guard let client = self.clients[target.name] else { return .failed("no client for endpoint \(target.name)") }
         let timestamp = Int(Date().timeIntervalSince1970)
-        var request = HTTPClientRequest(url: target.url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "smshook")
-        request.headers.add(name: "webhook-id", value: event.id)
-        request.headers.add(name: "webhook-timestamp", value: String(timestamp))
-        request.headers.add(name: "webhook-signature", value: target.signature(id: event.id, timestamp: timestamp, body: event.body))
-        request.body = .bytes(ByteBuffer(bytes: event.body))
-        let client = self.client
-        let prepared = request
+        let headers = [
+            ("Content-Type", "application/json"), ("User-Agent", "smshook"), ("webhook-id", event.id),
+            ("webhook-timestamp", String(timestamp)),
+            ("webhook-signature", target.signature(id: event.id, timestamp: timestamp, body: event.body)),
+        ]
         do {
+            // the answer's body is read (up to 64 KiB kept, then dropped) so the connection is reused
             let status = try await StallTolerantTimeout.run(self.timeout) {
-                let response = try await client.execute(prepared, deadline: .distantFuture)
-                _ = try? await response.body.collect(upTo: 64 << 10)  // read (and drop) so the connection is reused
-                return Int(response.status.code)
+                try await client.post(headers: headers, body: event.body).status
             }
             switch status {
             case 200..<300: return .delivered
@@ -129,5 +121,7 @@ public struct EventDelivery: Sendable {
         }
     }
 
-    func shutdown() async { try? await self.client.shutdown() }
+    func shutdown() async {
+        for client in self.clients.values { await client.shutdown() }
+    }
 }

@@ -55,8 +55,7 @@ public struct WorkerConfiguration: Sendable {
     public struct ProviderSettings: Sendable {
         public var connectTimeoutMS = 5000
         public var requestTimeoutMS = 15_000
-        /// Keep-alive connections per provider host: one per fetch loop, so that no send waits for a connection
-        /// (AsyncHTTPClient's default is 8).
+        /// Keep-alive connections per provider URL (`HTTP1Client`): one per fetch loop, so that no send waits for one.
         public var connectionsPerHost = 16
         public var smsMobileAPIBaseURL = "https://api.smsmobileapi.com"
         public var smsMobileAPIKey = ""
