@@ -71,6 +71,7 @@ public struct JSONParser {
             self.position += 1
             return .object(members)
         }
+        members.reserveCapacity(8)  // a message's fields in one allocation, not four as the array grows
         while true {
             self.skipWhitespace()
             guard self.current == UInt8(ascii: "\"") else { throw self.error("expected a member name") }

@@ -177,7 +177,7 @@ public struct WebhookAuth: Sendable, Hashable {
     }
 
     public static func queryParameter(_ name: String, in pathAndQuery: String) -> String? {
-        guard let q = pathAndQuery.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
-        return FormEncoding.decode(String(q))?.last { $0.0 == name }?.1
+        guard let mark = pathAndQuery.utf8.firstIndex(of: UInt8(ascii: "?")) else { return nil }  // most URLs: no query
+        return FormEncoding.decode(String(pathAndQuery[pathAndQuery.index(after: mark)...]))?.last { $0.0 == name }?.1
     }
 }

@@ -279,8 +279,10 @@ public enum IngestScript {
         emit(keys.rejected)
         for endpoint in settings.eventEndpoints { emit(keys.events(endpoint.name)) }
         for i in entries.indices {  // by index: no copy (and retain) of each entry's strings
-            emit(keys.dedup(entries[i].message.guid))
-            emit(keys.rate(entries[i].subscriber ?? "-"))
+            keys.writeDedup(entries[i].message.guid, into: &scratch)
+            scratch.withUnsafeBytes(argument)
+            keys.writeRate(entries[i].subscriber ?? "-", into: &scratch)
+            scratch.withUnsafeBytes(argument)
             emit(keys.optOut(channel: entries[i].optOutChannel))
             if settings.conversations {
                 emit(keys.conversation(entries[i].subscriber ?? "-"))

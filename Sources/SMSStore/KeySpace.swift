@@ -95,7 +95,9 @@ public struct RedisKeys: Sendable, Hashable {
     }
 
     /// `SET NX EX`: first sighting of a message id.
-    public func dedup(_ guid: String) -> String { self.base + ":dedup:" + guid }
+    public func dedup(_ guid: String) -> String { self.base + Self.dedupPart + guid }
+    /// `dedup(guid)` as UTF-8 into `out` (emptied first), with no String in between: once per message of an ingest.
+    func writeDedup(_ guid: String, into out: inout [UInt8]) { self.write(Self.dedupPart, guid, into: &out) }
     /// Jobs held by one worker.
     public func processing(_ worker: String) -> String { self.base + ":replies:processing:" + worker }
     public var retry: String { self.base + ":replies:retry" }
@@ -103,7 +105,18 @@ public struct RedisKeys: Sendable, Hashable {
     /// Set by a worker after a successful send (TTL), so a recovered job is not sent twice.
     public func sent(_ jobID: String) -> String { self.base + ":sent:" + jobID }
     /// Loop guard: replies to one number in the current window.
-    public func rate(_ number: String) -> String { self.base + ":rate:" + number }
+    public func rate(_ number: String) -> String { self.base + Self.ratePart + number }
+    func writeRate(_ number: String, into out: inout [UInt8]) { self.write(Self.ratePart, number, into: &out) }
+
+    private static let dedupPart = ":dedup:"
+    private static let ratePart = ":rate:"
+
+    private func write(_ part: String, _ id: String, into out: inout [UInt8]) {
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: self.base.utf8)
+        out.append(contentsOf: part.utf8)
+        out.append(contentsOf: id.utf8)
+    }
     /// The number's open conversation (JSON: the sent message it answers), for its reply window.
     public func conversation(_ number: String) -> String { self.base + ":conv:" + number }
     /// The number's last messages both ways (JSON, newest first, capped).
