@@ -9,10 +9,11 @@ import Synchronization
 
 /// `smshook worker`: drains the reply queue reliably.
 ///
-/// `concurrency` fetch loops each move a job from a queue into this worker's processing list of that shard (`BLMOVE`
-/// on a dedicated connection with one shard; `LMOVE` polling over the loop's shards with several), claim it (still
-/// owned, not sent, not opted out), send, then finish the job in one script (sent-marker, removal, audit; or retry /
-/// dead), all on the job's shard. Housekeeping keeps a heartbeat, moves due retries back and, one worker at a time, reaps
+/// `concurrency` fetch loops each move up to `fetchBatch` jobs from a queue into this worker's processing list of that
+/// shard (`BLMOVE` on a dedicated connection when one shard's queue was empty, pipelined `LMOVE`s otherwise; polling
+/// over the loop's shards with several), claim them (still owned, not sent, not opted out), send them one at a time,
+/// then finish each (sent-marker, removal, audit in one transaction; or retry / dead in one script), all on the
+/// job's shard. Housekeeping keeps a heartbeat, moves due retries back and, one worker at a time, reaps
 /// the jobs of workers whose heartbeat expired. On graceful shutdown it stops fetching, lets in-flight sends finish
 /// within the drain deadline and gives back what it still holds.
 public final class Worker: Service, Sendable {
