@@ -5,16 +5,24 @@ import Foundation
 public enum Signatures {
     /// Standard Webhooks: `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`; a `whsec_` secret is base64.
     public static func standardWebhooks(secret: String, id: String, timestamp: Int, body: [UInt8]) -> String {
-        let keyBytes: [UInt8]
+        self.standardWebhooks(key: self.standardWebhooksKey(secret), id: id, timestamp: timestamp, body: body)
+    }
+
+    /// The key bytes of a Standard Webhooks secret (`whsec_` + base64, else the text itself): decode them once, sign
+    /// with them many times.
+    public static func standardWebhooksKey(_ secret: String) -> [UInt8] {
         if secret.hasPrefix("whsec_"), let decoded = Data(base64Encoded: String(secret.dropFirst(6))) {
-            keyBytes = Array(decoded)
-        } else {
-            keyBytes = Array(secret.utf8)
+            return Array(decoded)
         }
-        var message = Array("\(id).\(timestamp).".utf8)
-        message.append(contentsOf: body)
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: keyBytes))
-        return "v1," + Data(mac).base64EncodedString()
+        return Array(secret.utf8)
+    }
+
+    public static func standardWebhooks(key: [UInt8], id: String, timestamp: Int, body: [UInt8]) -> String {
+        var mac = HMAC<SHA256>(key: SymmetricKey(data: key))
+        mac.update(data: Array(id.utf8))
+        mac.update(data: Array(".\(timestamp).".utf8))
+        mac.update(data: body)
+        return "v1," + Data(mac.finalize()).base64EncodedString()
     }
 }
 

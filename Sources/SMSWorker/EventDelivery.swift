@@ -9,7 +9,8 @@ import Synchronization
 public struct EventTarget: Sendable {
     public let name: String
     public let url: String
-    let secrets: [String]
+    /// The signing keys of the secrets, decoded once.
+    let keys: [[UInt8]]
     public let types: Set<EventType>
     let delivered: Counter
     let retried: Counter
@@ -21,7 +22,7 @@ public struct EventTarget: Sendable {
     public init(name: String, url: String, secrets: [String], types: Set<EventType>) {
         self.name = name
         self.url = url
-        self.secrets = secrets
+        self.keys = secrets.map(Signatures.standardWebhooksKey)
         self.types = types
         let labels = [("endpoint", name)]
         self.delivered = Counter(label: "smshook_events_total", dimensions: labels + [("outcome", "delivered")])
@@ -34,7 +35,7 @@ public struct EventTarget: Sendable {
 
     /// `v1,<sig>` for each secret, space-separated (Standard Webhooks: the receiver accepts any of them).
     func signature(id: String, timestamp: Int, body: [UInt8]) -> String {
-        self.secrets.map { Signatures.standardWebhooks(secret: $0, id: id, timestamp: timestamp, body: body) }
+        self.keys.map { Signatures.standardWebhooks(key: $0, id: id, timestamp: timestamp, body: body) }
             .joined(separator: " ")
     }
 }
