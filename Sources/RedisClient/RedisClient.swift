@@ -71,7 +71,7 @@ public final class RedisClient: Service, Sendable {
         -> RedisReply
     {
         try await self.evaluate(
-            script, call: Self.call(script, keys: keys, arguments: arguments))
+            script, call: script.call(keys: keys, arguments: arguments))
     }
 
     /// Runs `call`, an `EVALSHA` of `script` (built with `RedisCommandBuilder(evaluating:)`), loading the script on
@@ -87,7 +87,7 @@ public final class RedisClient: Service, Sendable {
         timeout: Duration
     ) async throws -> (reply: RedisReply, replicas: Int) {
         try await self.evaluate(
-            script, call: Self.call(script, keys: keys, arguments: arguments),
+            script, call: script.call(keys: keys, arguments: arguments),
             waitForReplicas: replicas, timeout: timeout)
     }
 
@@ -99,11 +99,6 @@ public final class RedisClient: Service, Sendable {
         let wait = RedisCommand("WAIT", RedisArgument(replicas), RedisArgument(milliseconds))
         let replies = try await self.execute(script, [call, wait], timeout: timeout + self.configuration.commandTimeout)
         return (try replies[0].orThrow(), Int(try replies[1].orThrow().int ?? 0))
-    }
-
-    /// `EVALSHA sha numkeys keys... arguments...`
-    private static func call(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) -> RedisCommand {
-        RedisCommand(parts: ["EVALSHA", RedisArgument(script.sha1), RedisArgument(keys.count)], keys, arguments)
     }
 
     /// Sends `commands` (a script call first) on one connection in one round trip. On `NOSCRIPT` (after a Redis

@@ -12,4 +12,10 @@ public struct RedisScript: Sendable, Hashable {
             return byte < 16 ? "0" + hex : hex
         }.joined()
     }
+
+    /// `EVALSHA sha numkeys keys... arguments...`, for `RedisClient.evaluate(_:call:)` or a pipeline of calls
+    /// (`RedisClient.evaluateEach`).
+    public func call(keys: [RedisArgument], arguments: [RedisArgument]) -> RedisCommand {
+        RedisCommand(parts: ["EVALSHA", RedisArgument(self.sha1), RedisArgument(keys.count)], keys, arguments)
+    }
 }

@@ -47,11 +47,11 @@ extension Worker {
             if pending.isEmpty { pendingSince = ContinuousClock.now }
             pending.append(sent)
             if ContinuousClock.now - pendingSince >= Self.pendingSentLimit {
-                await self.commitSent(pending, shard: shard)
+                await self.commitSent(pending)
                 pending = []
             }
         }
-        if !pending.isEmpty { await self.commitSent(pending, shard: shard) }
+        if !pending.isEmpty { await self.commitSent(pending) }
     }
 
     /// Longest a sent job of a batch waits for its finishing transaction while the batch's next jobs are sent.
@@ -102,7 +102,7 @@ extension Worker {
         }
         // the fence, as close to the send as it can be: still ours, not sent, not opted out
         guard let claim = await self.withRedisRetry({ try await self.claim(shard, item) }) else { return }
-        if let sent = await self.send(item, claim, shard: shard) { await self.commitSent([sent], shard: shard) }
+        if let sent = await self.send(item, claim, shard: shard) { await self.commitSent([sent]) }
     }
 
     /// What follows a claim: the send when it says so, then the job's finish. A sent job's finishing transaction is
@@ -179,10 +179,9 @@ extension Worker {
     private func claimCall(_ shard: RedisKeys, _ item: Routed) -> RedisCommand {
         // The one opt-out confirmation is meant for a number that has just opted out.
         let number = item.job.intent == .optOut ? "" : item.job.to
-        return RedisCommand(
-            parts: ["EVALSHA", RedisArgument(WorkerScripts.claim.sha1), 3],
-            [self.processingKeys[shard.index], shard.sent(item.job.id), self.optOutKey(item.job, shard)].map { RedisArgument($0) },
-            [
+        return WorkerScripts.claim.call(
+            keys: [self.processingKeys[shard.index], shard.sent(item.job.id), self.optOutKey(item.job, shard)].map { RedisArgument($0) },
+            arguments: [
                 RedisArgument(bytes: item.raw), RedisArgument(self.configuration.workerID),
                 RedisArgument(self.configuration.sendLeaseMS), RedisArgument(number),
             ])
@@ -299,7 +298,7 @@ extension Worker {
 
     /// Commits the finishing transactions of sent jobs in one round trip (retried while Redis is away), in a task of
     /// its own: the drain deadline's cancellation must not leave a sent job to be sent again.
-    private func commitSent(_ jobs: [SentJob], shard: RedisKeys) async {
+    private func commitSent(_ jobs: [SentJob]) async {
         await Task.detached { await self.commit(jobs) }.value
         for job in jobs { job.channel.count("sent") }
         self.stats.add("out", jobs.count)
