@@ -88,8 +88,8 @@ struct RedisServerTests {
     }
 
     @Test func closedPortFailsFastWithTypedError() async throws {
-        let port = try freeLoopbackPort()
-        let client = try makeClient("redis://127.0.0.1:\(port)") { $0.connectTimeout = .seconds(60) }
+        let closed = try ClosedPort()
+        let client = try makeClient("redis://127.0.0.1:\(closed.port)") { $0.connectTimeout = .seconds(60) }
         let started = ContinuousClock.now
         do {
             try await client.send("PING")
@@ -100,6 +100,7 @@ struct RedisServerTests {
         }
         // refused at once, not after the 60 s connect timeout (the wide margin absorbs a loaded machine)
         #expect(ContinuousClock.now - started < .seconds(20))
+        withExtendedLifetime(closed) {}
         await client.shutdown()
     }
 }

@@ -56,11 +56,11 @@ struct OperatorCommandTests {
         ] {
             #expect(output.contains(expected), "missing '\(expected)' in:\n\(output)")
         }
-        let closed = try freeLoopbackPort()
-        let (down, text) = try Self.smshook(["doctor"], env: Self.healthyEnv.merging(["REDIS_URL": "redis://:pw@127.0.0.1:\(closed)"]) { $1 })
-        #expect(down == 1 && text.contains("FAIL Redis at redis://:***@127.0.0.1:\(closed)/0"), "\(text)")
+        let closed = try ClosedPort()
+        let (down, text) = try Self.smshook(["doctor"], env: Self.healthyEnv.merging(["REDIS_URL": "redis://:pw@127.0.0.1:\(closed.port)"]) { $1 })
+        #expect(down == 1 && text.contains("FAIL Redis at redis://:***@127.0.0.1:\(closed.port)/0"), "\(text)")
         #expect(!text.contains(":pw@"))
-        withExtendedLifetime(lru) {}
+        withExtendedLifetime((lru, closed)) {}
     }
 
     @Test func optOutChangesAreNormalisedAndAudited() async throws {
@@ -102,13 +102,13 @@ struct OperatorCommandTopologyTests {
     @Test func throughSentinel() async throws {
         let primary = try RedisServer()
         let sentinel = try SentinelServer(masterName: "ops", primaryPort: primary.port)
-        let closed = try freeLoopbackPort()
+        let closed = try ClosedPort()
         // REDIS_URL points nowhere: only the sentinel knows where the primary is
-        let env = ["REDIS_URL": "redis://127.0.0.1:\(closed)", "REDIS_SENTINELS": "127.0.0.1:\(sentinel.port)", "REDIS_MASTER_NAME": "ops"]
+        let env = ["REDIS_URL": "redis://127.0.0.1:\(closed.port)", "REDIS_SENTINELS": "127.0.0.1:\(sentinel.port)", "REDIS_MASTER_NAME": "ops"]
         let client = RedisClient(configuration: try RedisConfiguration(url: primary.url), logger: .init(label: "test"))
         try await self.check(env: env, client: client, prefix: TestRedis.uniquePrefix("ops-sentinel"))
         await client.shutdown()
-        withExtendedLifetime((primary, sentinel)) {}
+        withExtendedLifetime((primary, sentinel, closed)) {}
     }
 
     @Test func throughTLS() async throws {

@@ -102,9 +102,25 @@ public func findExecutable(_ name: String) throws -> String {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 public func freeLoopbackPort() throws -> Int {
+    let (fd, port) = try bindLoopbackPort()
+    close(fd)
+    return port
+}
+
+/// A loopback port that refuses connections for as long as this object lives: its socket stays bound but never
+/// listens, so a connect gets RST at once and no other test or server can take the port meanwhile.
+public final class ClosedPort: @unchecked Sendable {
+    public let port: Int
+    private let fd: Int32
+
+    public init() throws { (fd, port) = try bindLoopbackPort() }
+    deinit { close(fd) }
+}
+
+/// A socket bound to a free port on 127.0.0.1 (kernel's choice), and that port.
+private func bindLoopbackPort() throws -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw RedisError(.connectionFailed, "socket() failed") }
-    defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = 0
@@ -116,8 +132,11 @@ public func freeLoopbackPort() throws -> Int {
             return getsockname(fd, p, &len)
         }
     }
-    guard bound == 0 else { throw RedisError(.connectionFailed, "bind() failed") }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    guard bound == 0 else {
+        close(fd)
+        throw RedisError(.connectionFailed, "bind() failed")
+    }
+    return (fd, Int(UInt16(bigEndian: addr.sin_port)))
 }
 
 /// True when something accepts TCP connections on 127.0.0.1:port.
