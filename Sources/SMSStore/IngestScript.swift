@@ -260,7 +260,23 @@ public enum IngestScript {
     public static func write<Entries: RandomAccessCollection<Entry>>(
         entries: Entries, rejected: [String], keys: RedisKeys, settings: Settings,
         argument: (UnsafeRawBufferPointer) -> Void
-    ) where Entries.Index == Int {
+    ) {
+        // Entries are read in place through a buffer: a collection's subscript hands out a copy of the entry (a
+        // retain and a release of each of its ~20 strings) for every method called on it.
+        let done: Void? = entries.withContiguousStorageIfAvailable {
+            self.write(entries: $0, rejected: rejected, keys: keys, settings: settings, argument: argument)
+        }
+        if done == nil {
+            Array(entries).withUnsafeBufferPointer {
+                self.write(entries: $0, rejected: rejected, keys: keys, settings: settings, argument: argument)
+            }
+        }
+    }
+
+    private static func write(
+        entries: UnsafeBufferPointer<Entry>, rejected: [String], keys: RedisKeys, settings: Settings,
+        argument: (UnsafeRawBufferPointer) -> Void
+    ) {
         var scratch: [UInt8] = []
         scratch.reserveCapacity(128)
         var w = JSONWriter(capacity: 1024)
@@ -278,7 +294,7 @@ public enum IngestScript {
         emit(keys.replies)
         emit(keys.rejected)
         for endpoint in settings.eventEndpoints { emit(keys.events(endpoint.name)) }
-        for i in entries.indices {  // by index: no copy (and retain) of each entry's strings
+        for i in entries.indices {
             keys.writeDedup(entries[i].message.guid, into: &scratch)
             scratch.withUnsafeBytes(argument)
             keys.writeRate(entries[i].subscriber ?? "-", into: &scratch)
@@ -297,7 +313,7 @@ public enum IngestScript {
         emit(rejected.count)
         emit(settings.eventEndpoints.count)
         emit(settings.keysPerMessage)
-        emit(entries.first?.receivedAt ?? "")
+        emit(entries.isEmpty ? "" : entries[0].receivedAt)
         emit(settings.historyMaxLength)
         emit(settings.historyTTLSeconds)
         for endpoint in settings.eventEndpoints { emit(endpoint.typeList) }

@@ -133,7 +133,7 @@ public struct IngestStore: Sendable {
     /// One shard's `EVALSHA`: KEYS, ARGV and the JSON records written straight into one RESP buffer.
     public static func call<Entries: RandomAccessCollection<IngestScript.Entry>>(
         entries: Entries, rejected: [String], keys: RedisKeys, settings: IngestScript.Settings
-    ) -> RedisCommand where Entries.Index == Int {
+    ) -> RedisCommand {
         let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count, settings: settings)
         var builder = RedisCommandBuilder(
             evaluating: Self.script, keys: counts.keys, arguments: counts.arguments,
