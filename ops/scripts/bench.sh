@@ -15,10 +15,25 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2
 trap cleanup EXIT
 
 rport=$("$here/free-port.sh")
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no --logfile "$dir/redis.log" &
+redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no --logfile "$dir/redis.log" \
+    --enable-debug-command local &
 redis=$!
 pids+=($redis)
 for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+# Redis at steady state. A service that has run for a week holds a week of dedup keys and its hash tables no longer
+# grow; an empty Redis doubles them again and again during the runs, and each doubling is an incremental rehash
+# that taxes every command while it lasts (+15-20% of Redis CPU per message, measured by replaying the script).
+# So the keyspace is pre-sized first: 2^23+ keys with a TTL (tables of 2^24 slots, room for 8.3M more keys than
+# that, more than the runs write), and the rehash left to finish. `tables` prints both tables' sizes.
+tables() { redis-cli -p "$rport" debug htstats 0 | tr -d '\r' | awk '/table size/ {printf "%s%s", sep, $3; sep = "/"}'; }
+echo "pre-sizing the Redis keyspace"
+redis-benchmark -p "$rport" -n 8500000 -r 1000000000 -P 100 -c 4 -q SET bench:presize:__rand_int__ "" EX 604800 >/dev/null
+redis-cli -p "$rport" config set hz 500 >/dev/null  # the rehash runs in serverCron: 1 ms per call
+for _ in $(seq 100); do redis-cli -p "$rport" debug htstats 0 | grep -q "rehashing target" || break; sleep 2; done
+redis-cli -p "$rport" config set hz 10 >/dev/null
+presized_keys=$(redis-cli -p "$rport" dbsize)
+presized_tables=$(tables)
+echo "  $presized_keys keys, tables (main/expires) of $presized_tables slots"
 sport=$("$here/free-port.sh"); aport=$("$here/free-port.sh")
 console_token=bench-console-token-0123456789
 REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$sport SMSHOOK_ADMIN_PORT=$aport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
@@ -118,8 +133,18 @@ done
 for r in $(seq "$rounds"); do
     echo "round $r, batches"
     RUN="r$r-b10" MODE=batch BATCH=10 run batch10 10 -s "$lua"
+    [ "$r" = "$rounds" ] && redis-cli -p "$rport" config resetstat >/dev/null  # the last round's commands, below
     RUN="r$r-b100" MODE=batch BATCH=100 run batch100 100 -s "$lua"
+    [ "$r" = "$rounds" ] && redis-cli -p "$rport" info commandstats | tr -d '\r' >"$dir/commandstats"
+    RUN="r$r-bl" MODE=batch BATCH=100 NUMBERS=few run batch100loop 100 -s "$lua"
 done
+final_keys=$(redis-cli -p "$rport" dbsize)
+final_tables=$(tables)
+# Redis per message by command in the last batch100 run: one EVALSHA per request of 100 (the rest run inside it)
+by_command=$(awk -F'[:,=]' '
+    /^cmdstat_/ { name[++n] = substr($1, 9); calls[n] = $3; usec[n] = $5; if ($1 == "cmdstat_evalsha") msgs = $3 * 100 }
+    END { for (i = 1; i <= n; i++) if (msgs > 0 && calls[i] / msgs >= 0.005)
+        printf "%-10s %5.2f calls %6.2f us\n", name[i], calls[i] / msgs, usec[i] / msgs }' "$dir/commandstats")
 rss_all=$(awk '$1 != "bare" && $1 != "barepost" && $1 != "barepostping" {print $8}' "$dir/results" | sort -n | tail -1)
 med() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$dir/results" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { # median over rounds of (single / bare) computed within each round
@@ -182,6 +207,7 @@ summary=$(cat <<TXT
 | unsigned requests refused with 401 (wrong token) | $(med refused 2) req/s, p99 $(med refused 5) ms, $(med refused 6) µs CPU/req, **$(cpuratio refused)× the bare route's CPU** (limit 2) |
 | batch of 10 | $(med batch10 2) req/s = $(med batch10 3) msg/s, p99 $(med batch10 5) ms |
 | batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms, CPU per message: server $(awk -v c="$(med batch100 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
+| batch of 100, every message from one of 100 numbers over their reply limit (the loop guard's path: the records rewritten in the script) | $(med batch100loop 2) req/s = $(med batch100loop 3) msg/s, p99 $(med batch100loop 5) ms, CPU per message: server $(awk -v c="$(med batch100loop 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100loop 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
 | 30% duplicates | $(med dup30 2) req/s, p99 $(med dup30 5) ms |
 | server peak RSS (VmHWM) under single-message ingest | **$(med single 8) MB** (the highest under any load: $rss_all MB, with batches of 100) |
 | worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=16, WORKER_FETCH_BATCH=8 (defaults), median of 3 | **$drain_console jobs/s** |
@@ -208,9 +234,20 @@ rounds of batches follow; figures are medians over $rounds rounds, and ratios ar
 counted afresh for each run (\`/proc/PID/clear_refs\`); server and Redis CPU per request come from /proc. Single-message ingest is the full path: token auth, JSON
 decode, validation, classification, one EVALSHA (dedup + audit + loop guard + enqueue), response. CPU per request is
 the server's utime+stime from /proc over the run divided by the requests. Unique guids per request (wrk Lua,
-\`ops/bench/ingest.lua\`); the duplicate mix re-sends 30% earlier guids.
+\`ops/bench/ingest.lua\`), each from its own number (subscribers answering a campaign); the duplicate mix re-sends
+30% earlier guids. Redis at steady state: before the runs, its keyspace is pre-sized with $presized_keys keys that
+carry a TTL (tables of $presized_tables slots, main/expires), so that no table doubles during the runs, as none does
+in a service that has held a week of dedup keys; at the end it held $final_keys keys in tables of $final_tables
+slots.
 
 $summary
+
+Redis per message in the last batch-of-100 run, by command (\`INFO commandstats\`: calls and µs per message;
+\`evalsha\` is the whole script, the others run inside it):
+
+\`\`\`
+$by_command
+\`\`\`
 
 $( [ -n "$pipeline" ] && printf 'CPU per step of the pure ingest path for one message, in-process, best of 5 runs of 30,000\n(`smshook-bench pipeline`; "call" is the whole EVALSHA command written with its JSON records):\n\n```\n%s\n```\n' "$pipeline")
 
