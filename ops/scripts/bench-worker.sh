@@ -26,12 +26,12 @@ channels=${CHANNELS:-0}
 redis-cli -p "$port" EVAL "local two = ARGV[2] == '2' for i = 1, tonumber(ARGV[1]) do local ch = '' if two then ch = ',\"channel\":{\"provider\":\"smsmobileapi\",\"name\":\"bench-' .. (i % 2 == 0 and 'a' or 'b') .. '\"}' end redis.call('LPUSH', KEYS[1], '{\"id\":\"job-' .. i .. '\",\"to\":\"+1555' .. i .. '\",\"body\":\"Thanks! We got your YES.\",\"in_reply_to\":\"g-' .. i .. '\",\"intent\":\"affirmative\",\"provider\":\"smsmobileapi\",\"created_at\":\"2025-01-20T10:00:00Z\",\"attempt\":0' .. ch .. '}') end return redis.call('LLEN', KEYS[1])" 1 "$prefix:replies" "$jobs" "$channels" >/dev/null
 env=(REDIS_URL="redis://127.0.0.1:$port" SMSHOOK_KEY_PREFIX="$prefix" SMSHOOK_PROVIDER="$provider" LOG_LEVEL=error)
 queue="$prefix:replies"
-processing="$prefix:replies:processing:*"
+processing="$prefix:replies:processing:"  # + the worker's id (from the registry)
 if [ "${EVENTS:-0}" = 1 ]; then  # the jobs above stay queued for nobody: the worker gets no provider work
     redis-cli -p "$port" DEL "$prefix:replies" >/dev/null
     redis-cli -p "$port" EVAL "for i = 1, tonumber(ARGV[1]) do redis.call('LPUSH', KEYS[1], 'evt_bench_' .. i .. ' 0 {\"type\":\"message.received\",\"timestamp\":\"2025-01-20T10:00:00Z\",\"data\":{\"decision\":\"queued\",\"guid\":\"g-' .. i .. '\",\"provider\":\"smsmobileapi\",\"number\":\"+1555' .. i .. '\",\"message\":\"Yes\",\"intent\":\"affirmative\",\"language\":\"en\"}}') end return 0" 1 "$prefix:events:app" "$jobs" >/dev/null
     queue="$prefix:events:app"
-    processing="$prefix:events:app:processing:*"
+    processing="$prefix:events:app:processing:"
 fi
 if [ "$channels" = 2 ]; then
     config=$(mktemp -t smshook-bw-XXXXXX.yaml)
@@ -76,13 +76,16 @@ start=$(date +%s.%N)
 env "${env[@]}" "$bin" worker >/dev/null &
 worker=$!
 pids+=($worker)
-while [ "$(redis-cli -p "$port" LLEN "$queue")" != 0 ] || \
-      [ "$(redis-cli -p "$port" EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do n = n + redis.call('LLEN', k) end return n" 0 "$processing")" != 0 ]; do
+# done when the queue and the registered workers' processing lists are empty (read by name: a KEYS or SCAN would
+# walk the whole keyspace, which `make bench` pre-sizes to millions of keys, and stall Redis under the drain)
+left="local n = redis.call('LLEN', KEYS[1]) for _, w in ipairs(redis.call('SMEMBERS', KEYS[2])) do n = n + redis.call('LLEN', ARGV[1] .. w) end return n"
+for _ in $(seq 6000); do  # at most 10 min
+    [ "$(redis-cli -p "$port" EVAL "$left" 2 "$queue" "$prefix:workers" "$processing")" = 0 ] && break
     sleep 0.1
 done
 end=$(date +%s.%N)
 kill -TERM "$worker"; wait "$worker" || true
-sent=$(redis-cli -p "$port" EVAL "return #redis.call('KEYS', ARGV[1])" 0 "$prefix:sent:*")
+sent=$(redis-cli -p "$port" EVAL "local n = 0 for i = 1, tonumber(ARGV[2]) do n = n + redis.call('EXISTS', ARGV[1] .. i) end return n" 0 "$prefix:sent:job-" "$jobs")
 awk -v n="$jobs" -v s="$start" -v e="$end" -v p="$provider" -v sent="$sent" \
     'BEGIN {printf "worker drain (%s): %d jobs, %d sent-markers, %.1f s, %d jobs/s\n", p, n, sent, e - s, n / (e - s)}'
 redis-cli -p "$port" EVAL "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0" 0 "$prefix:*" >/dev/null

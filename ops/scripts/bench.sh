@@ -163,7 +163,7 @@ echo "worker drain"
 # drain ARGS...: the median jobs/s of 3 runs of bench-worker.sh ARGS (environment passed through)
 drain() {
     local runs=()
-    for _ in 1 2 3; do runs+=("$("$here/bench-worker.sh" "$@" | tee /dev/stderr | awk '{print $(NF-1)}')"); done
+    for _ in 1 2 3; do runs+=("$("$here/bench-worker.sh" "$@" | tee -a /dev/stderr | awk '{print $(NF-1)}')"); done
     printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p
 }
 drain_console=$(drain "$bin" 100000 console "$rport")
@@ -172,7 +172,7 @@ drain_console32=$(WORKER_CONCURRENCY=32 drain "$bin" 100000 console "$rport")
 drain_http=$(drain "$bin" 40000 http "$rport")
 drain_http_single=$(WORKER_FETCH_BATCH=1 drain "$bin" 40000 http "$rport")
 drain_channels=$(CHANNELS=2 drain "$bin" 100000 console "$rport")
-drain_events=$(EVENTS=1 "$here/bench-worker.sh" "$bin" 50000 http "$rport" | tee /dev/stderr | awk '{print $(NF-1)}')
+drain_events=$(EVENTS=1 "$here/bench-worker.sh" "$bin" 50000 http "$rport" | tee -a /dev/stderr | awk '{print $(NF-1)}')
 rb=$(redis-benchmark -p "$rport" -c 50 -n 200000 -t set,lpush -q | tr '\r' '\n' | grep -E '^(SET|LPUSH): [0-9.]+ requests per second' | awk '{print $1 " " int($2)}')
 set_rate=$(echo "$rb" | awk '$1 == "SET:" {print $2}')
 lpush_rate=$(echo "$rb" | awk '$1 == "LPUSH:" {print $2}')
@@ -182,13 +182,13 @@ echo "Redis Cluster next to a single Redis"
 grep -A14 '^| figure' "$dir/cluster.out" >&2 || true
 
 echo "heap allocations per request"
-allocs=$("$here/bench-allocs.sh" "$bin" | tee /dev/stderr)
+allocs=$("$here/bench-allocs.sh" "$bin" | tee -a /dev/stderr)
 alloc() { echo "$allocs" | awk -v r="$1" -v c="$2" '$1 == r {print $c}'; }
 
 pipeline=""
 if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one message, in-process (no I/O)
     echo "ingest steps (smshook-bench pipeline)"
-    pipeline=$("$bench_bin" pipeline "$root/config/smshook.yaml" 30000 | tee /dev/stderr)
+    pipeline=$("$bench_bin" pipeline "$root/config/smshook.yaml" 30000 | tee -a /dev/stderr)
 fi
 
 summary=$(cat <<TXT
