@@ -144,7 +144,8 @@ final_tables=$(tables)
 by_command=$(awk -F'[:,=]' '
     /^cmdstat_/ { name[++n] = substr($1, 9); calls[n] = $3; usec[n] = $5; if ($1 == "cmdstat_evalsha") msgs = $3 * 100 }
     END { for (i = 1; i <= n; i++) if (msgs > 0 && calls[i] / msgs >= 0.005)
-        printf "%-10s %5.2f calls %6.2f us\n", name[i], calls[i] / msgs, usec[i] / msgs }' "$dir/commandstats")
+        printf "%-10s %5.2f calls %6.2f us\n", name[i], calls[i] / msgs, usec[i] / msgs }' "$dir/commandstats" |
+    sort -k1,1 | awk '$1 == "evalsha" {print; next} {rest = rest $0 "\n"} END {printf "%s", rest}')
 rss_all=$(awk '$1 != "bare" && $1 != "barepost" && $1 != "barepostping" {print $8}' "$dir/results" | sort -n | tail -1)
 med() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$dir/results" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { # median over rounds of (single / bare) computed within each round
