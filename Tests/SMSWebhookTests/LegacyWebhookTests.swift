@@ -140,4 +140,23 @@ struct LegacyWebhookTests {
         }
         await self.service.check.shutdown()
     }
+
+    /// The audit stream keeps about SMSHOOK_AUDIT_MAXLEN entries, the newest, whatever the size of the calls.
+    @Test func auditStreamIsCappedToItsNewestEntries() async throws {
+        let service = try TestService(prefix: TestRedis.uniquePrefix("cap")) { $0.script.auditMaxLength = 100 }
+        try await service.app.test(.live) { client in
+            for call in 0..<5 {
+                let items = (0..<100).map { #"{"message":"yes","number":"+1555100\#(call)\#($0)","guid":"cap-\#(call)-\#($0)"}"# }
+                let (status, body) = try await client.postWebhook(#"{"messages":[\#(items.joined(separator: ","))]}"#)
+                #expect(status == .ok && body["processed"]?.int == 100)
+            }
+        }
+        // approximate trimming (`MAXLEN ~`) drops whole stream nodes only: between the cap and one node over it
+        let length = try #require(try await service.check.send("XLEN", RedisArgument(service.keys.audit)).int)
+        #expect(length >= 100 && length < 200, "\(length) entries")
+        let newest = try await service.check.send("XREVRANGE", RedisArgument(service.keys.audit), "+", "-", "COUNT", "1")
+        let data = try #require(newest.array?.first?.array?[1].array?[5].bytes)
+        #expect(try JSONParser.parse(data)["guid"] == .string("cap-4-99"))
+        await service.check.shutdown()
+    }
 }
