@@ -35,7 +35,11 @@ public struct WebhookAuth: Sendable, Hashable {
     }
 
     public var mode: Mode
-    public var secrets: [String]
+    public var secrets: [String] {
+        didSet { self.standardWebhooksKeys = self.secrets.map(Signatures.standardWebhooksKey) }
+    }
+    /// The secrets' key bytes for Standard Webhooks (a `whsec_` secret's base64 decoded): once, not per request.
+    private var standardWebhooksKeys: [[UInt8]]
     public var toleranceSeconds: Int
     /// The URL providers call, without a trailing slash (`https://hooks.example.com`): Twilio signs it.
     public var publicBaseURL: String?
@@ -43,6 +47,7 @@ public struct WebhookAuth: Sendable, Hashable {
     public init(mode: Mode, secrets: [String] = [], toleranceSeconds: Int = 300, publicBaseURL: String? = nil) {
         self.mode = mode
         self.secrets = secrets.filter { !$0.isEmpty }
+        self.standardWebhooksKeys = self.secrets.map(Signatures.standardWebhooksKey)
         self.toleranceSeconds = toleranceSeconds
         self.publicBaseURL = publicBaseURL
     }
@@ -91,8 +96,8 @@ public struct WebhookAuth: Sendable, Hashable {
             guard given.count <= Self.maxSignatures else {
                 return Failure(reason: "bad_signature", message: "more than \(Self.maxSignatures) signatures in webhook-signature")
             }
-            for secret in self.secrets {
-                let expected = Signatures.standardWebhooks(secret: secret, id: id, timestamp: timestamp, body: r.body)
+            for key in self.standardWebhooksKeys {
+                let expected = Signatures.standardWebhooks(key: key, id: id, timestamp: timestamp, body: r.body)
                 if given.contains(where: { Signatures.constantTimeEquals(String($0), expected) }) { return nil }
             }
             return Failure(reason: "bad_signature", message: "webhook-signature does not match")

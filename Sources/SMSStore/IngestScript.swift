@@ -37,7 +37,7 @@ public enum IngestScript {
         local function optOutChanged(id, number, optedOut)
           publish('optout.changed', id .. '.optout', cjson.encode({number = number, opted_out = optedOut, source = 'keyword', at = now}))
         end
-        local out, jobs, audited = {}, {}, false
+        local out, jobs, heldDecision, heldAudit = {}, {}, nil, nil
         for j = 0, (#KEYS - 3 - e) / p - 1 do
           local k = 4 + e + p * j
           local dedup, rate, optout = KEYS[k], KEYS[k + 1], KEYS[k + 2]
@@ -96,8 +96,10 @@ public enum IngestScript {
               value = '{"decision":"' .. decision .. '",' .. string.sub(value, skip)
             end
             if value ~= first then redis.call('SET', dedup, value, 'EX', ttl) end
-            redis.call('XADD', KEYS[1], '*', 'event', 'inbound', 'decision', decision, 'data', audit)
-            audited = true
+            if heldAudit then  -- the previous message's entry; this one's waits for the next, or goes last with the cap
+              redis.call('XADD', KEYS[1], '*', 'event', 'inbound', 'decision', heldDecision, 'data', heldAudit)
+            end
+            heldDecision, heldAudit = decision, audit
             if p == 5 and number ~= '' then
               local history = KEYS[k + 4]
               redis.call('LPUSH', history, '{"direction":"inbound",' .. string.sub(audit, 2))
@@ -115,8 +117,9 @@ public enum IngestScript {
         for i = 1, #jobs, 1000 do  -- one LPUSH for the jobs of the call (in order), in chunks for unpack
           redis.call('LPUSH', KEYS[2], unpack(jobs, i, math.min(i + 999, #jobs)))
         end
-        if audited then  -- the audit cap, once per call: within the script, nobody sees the stream over it
-          redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', auditMax)
+        if heldAudit then  -- the audit cap once per call, with its last entry: within the script nobody sees the excess
+          redis.call('XADD', KEYS[1], 'MAXLEN', '~', auditMax, '*', 'event', 'inbound', 'decision', heldDecision,
+            'data', heldAudit)
         end
         return out
         """

@@ -38,6 +38,11 @@ import Testing
         #expect(auth.verify(request("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="), now: 1614265330)?.reason == "bad_signature")
         #expect(auth.verify(request("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), now: 1614265330 + 301)?.reason == "stale_timestamp")
         #expect(auth.verify(.init(headers: [:], body: body, pathAndQuery: "/"), now: 0)?.reason == "missing")
+        // secrets set after init (as the environment's are): the decoded keys follow them
+        var later = WebhookAuth(mode: .standardWebhooks, secrets: ["whsec_b2xkLW9uZQ=="])
+        #expect(later.verify(request("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), now: 1614265330)?.reason == "bad_signature")
+        later.secrets = ["whsec_b2xkLW9uZQ==", secret]
+        #expect(later.verify(request("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="), now: 1614265330) == nil)
     }
 
     @Test func smsMobileAPIAndAndroidGatewaySignatures() {
