@@ -112,8 +112,7 @@ final class RedisTransport: Sendable {
         let handler = RedisChannelHandler()
         let name = serverName
         let bootstrap = ClientBootstrap(group: self.group)
-            .connectTimeout(.nanoseconds(Int64(self.configuration.connectTimeout.components.seconds) * 1_000_000_000
-                + Int64(self.configuration.connectTimeout.components.attoseconds / 1_000_000_000)))
+            .connectTimeout(TimeAmount(self.configuration.connectTimeout))
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in

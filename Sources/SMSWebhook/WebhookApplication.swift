@@ -31,7 +31,7 @@ public enum WebhookApplication {
         }
         var app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: Self.timeAmount(configuration.bodyTimeout * 2))),
+            server: .http1(configuration: .init(idleTimeout: TimeAmount(configuration.bodyTimeout * 2))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "smshook"),
             services: services,
             logger: logger
@@ -94,9 +94,5 @@ public enum WebhookApplication {
                 logger.info("admin listener running", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "-")"])
             },
             logger: logger)
-    }
-
-    static func timeAmount(_ d: Duration) -> TimeAmount {
-        .nanoseconds(d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000)
     }
 }

@@ -19,9 +19,8 @@ final class HTTP1Connection: Sendable {
     static func connect(_ target: HTTP1Target, group: any EventLoopGroup, timeout: Duration, bodyLimit: Int) async throws
         -> HTTP1Connection
     {
-        let milliseconds = timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000
         let channel = try await ClientBootstrap(group: group)
-            .connectTimeout(.milliseconds(max(1, milliseconds)))
+            .connectTimeout(max(TimeAmount(timeout), .milliseconds(1)))
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
