@@ -58,7 +58,7 @@ eval: build
 
 ## Ingest and worker throughput against the framework's bare route, written to BENCHMARKS.md.
 bench: deps
-	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@command -v wrk >/dev/null && command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk valgrind >/dev/null; }
 	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
 	$(SWIFT) build -c release --product smshook-bench $(SWIFT_FLAGS)
 	ops/scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook" "$$($(SWIFT) build -c release --show-bin-path)/smshook-bench"

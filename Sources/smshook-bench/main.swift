@@ -1,4 +1,5 @@
-// smshook-bench redis URL TASKS TOTAL [PIPELINE]
+// smshook-bench redis URL TASKS TOTAL [PIPELINE] | pipeline CONFIG N (Pipeline.swift) | floor URL CONFIG CALLS
+// (ScriptFloor.swift)
 // Runs TOTAL `SET key value` commands from TASKS concurrent tasks through RedisClient, one command per call or PIPELINE
 // commands per `pipeline` call (as redis-benchmark -P); prints "ops_per_sec N". REDIS_TLS_* and REDIS_CONNECTIONS
 // are read from the environment as serve reads them.
@@ -9,6 +10,10 @@ import RedisClient
 let args = CommandLine.arguments
 if args.count == 4, args[1] == "pipeline", let n = Int(args[3]) {
     try Pipeline.run(config: args[2], count: n)
+    exit(0)
+}
+if args.count == 5, args[1] == "floor", let calls = Int(args[4]), calls > 0 {
+    try await ScriptFloor.run(url: args[2], config: args[3], calls: calls)
     exit(0)
 }
 guard (5...6).contains(args.count), args[1] == "redis", let tasks = Int(args[3]), let total = Int(args[4]), tasks > 0,

@@ -187,9 +187,44 @@ allocs=$("$here/bench-allocs.sh" "$bin" | tee -a /dev/stderr)
 alloc() { echo "$allocs" | awk -v r="$1" -v c="$2" '$1 == r {print $c}'; }
 
 pipeline=""
+floor=""
+floor_instructions=""
 if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one message, in-process (no I/O)
     echo "ingest steps (smshook-bench pipeline)"
     pipeline=$("$bench_bin" pipeline "$root/config/smshook.yaml" 30000 | tee -a /dev/stderr)
+    # Redis alone: the ingest script against the floor of its arguments and of its commands, on a Redis of its own
+    # with nothing else on the cores, pre-sized like the first (3M keys: tables of 2^22 slots, room for the 360k
+    # keys this writes)
+    echo "Redis CPU per message of the ingest script, alone (smshook-bench floor)"
+    fport=$("$here/free-port.sh")
+    redis-server --port "$fport" --bind 127.0.0.1 --dir "$dir" --dbfilename floor.rdb --save "" --appendonly no \
+        --logfile "$dir/redis-floor.log" --enable-debug-command local &
+    floor_redis=$!
+    pids+=($floor_redis)
+    for _ in $(seq 200); do redis-cli -p "$fport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+    redis-benchmark -p "$fport" -n 3000000 -r 1000000000 -P 100 -c 4 -q SET bench:presize:__rand_int__ "" EX 604800 >/dev/null
+    redis-cli -p "$fport" config set hz 500 >/dev/null
+    for _ in $(seq 100); do redis-cli -p "$fport" debug htstats 0 | grep -q "rehashing target" || break; sleep 1; done
+    redis-cli -p "$fport" config set hz 10 >/dev/null
+    floor=$("$bench_bin" floor "redis://127.0.0.1:$fport" "$root/config/smshook.yaml" 300 | tee -a /dev/stderr)
+    kill "$floor_redis"; wait "$floor_redis" 2>/dev/null || true
+    # the same in instructions, which do not vary from run to run: Redis under callgrind (about 50x slower, so
+    # 400k keys: tables of 2^19 slots, room for the 40k this writes)
+    echo "the same in instructions per message (Redis under callgrind)"
+    fport=$("$here/free-port.sh")
+    valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" redis-server --port "$fport" --bind 127.0.0.1 \
+        --dir "$dir" --dbfilename floor.rdb --save "" --appendonly no --logfile "$dir/redis-callgrind.log" \
+        --enable-debug-command local 2>"$dir/valgrind.log" &
+    floor_redis=$!
+    pids+=($floor_redis)
+    for _ in $(seq 300); do redis-cli -p "$fport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    redis-benchmark -p "$fport" -n 400000 -r 1000000000 -P 100 -c 4 -q SET bench:presize:__rand_int__ "" EX 604800 >/dev/null
+    redis-cli -p "$fport" config set hz 500 >/dev/null
+    for _ in $(seq 100); do redis-cli -p "$fport" debug htstats 0 | grep -q "rehashing target" || break; sleep 1; done
+    redis-cli -p "$fport" config set hz 10 >/dev/null
+    floor_instructions=$(FLOOR_CALLGRIND="$floor_redis:$dir/callgrind.out" "$bench_bin" floor "redis://127.0.0.1:$fport" \
+        "$root/config/smshook.yaml" 100 | tee -a /dev/stderr)
+    kill "$floor_redis"; wait "$floor_redis" 2>/dev/null || true
 fi
 
 summary=$(cat <<TXT
@@ -249,6 +284,23 @@ Redis per message in the last batch-of-100 run, by command (\`INFO commandstats\
 \`\`\`
 $by_command
 \`\`\`
+
+$( [ -n "$floor" ] && printf 'Redis CPU per message of the ingest script in batches of 100, on a Redis of its own with nothing else running
+(`smshook-bench floor`: 300 calls of new messages per variant, 3 rounds alternating, medians; pre-sized with 3M keys).
+The two other scripts get the very same KEYS and ARGV: one only reads them and answers (what the arguments cost),
+one runs the same commands with no other Lua (what the commands cost, `redis.call` included):
+
+```
+%s
+```
+
+The same in instructions Redis executes per message (user space; Redis under callgrind, one round of 100 calls,
+pre-sized with 400k keys). These do not vary from run to run: the figure to compare two versions of the script by:
+
+```
+%s
+```
+' "$floor" "$floor_instructions")
 
 $( [ -n "$pipeline" ] && printf 'CPU per step of the pure ingest path for one message, in-process, best of 5 runs of 30,000\n(`smshook-bench pipeline`; "call" is the whole EVALSHA command written with its JSON records):\n\n```\n%s\n```\n' "$pipeline")
 
