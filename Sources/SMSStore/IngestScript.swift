@@ -8,29 +8,32 @@ public enum IngestScript {
     /// (OOM under noeviction, read-only replica), so a call never stops half-way through a batch for that reason.
     public static let source = """
         #!lua
-        -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, 4..3+E event queues, then P per message: dedup key,
-        -- rate key, opt-out set (the global one, or its channel's when opt-out is scoped per channel) and, when P is 5,
-        -- the number's conversation and history.
+        -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, 4 opt-out set, 5..4+E event queues, then P per
+        -- message: dedup key, rate key, its channel's opt-out set (only when opt-out is scoped per channel: then it
+        -- replaces KEYS[4]) and, with conversations, the number's conversation and history.
         -- ARGV: 1 dedup ttl, 2 audit maxlen, 3 rejected maxlen, 4 max replies per window, 5 window seconds,
         -- 6 rejected count R, 7 event queue count E, 8 keys per message P, 9 now (events' timestamp), 10 history length,
-        -- 11 history ttl, then E type lists (' message.received optout.changed '), R rejected records, then 6 per
-        -- message: dedup value ('' = the audit record), audit record (JSON objects), reply job ('' when none is
-        -- due), number ('' when none), intent, event id. The two JSON objects open with {"decision":"<expected>",
+        -- 11 history ttl, 12 opt-out per channel (1/0), 13 conversations (1/0), 14 some reply has {meta.} placeholders
+        -- (1/0), then E type lists (' message.received optout.changed '), R rejected records, then per message: dedup
+        -- value ('' = the audit record), audit record (JSON objects), reply job ('' when none is due), number ('' when
+        -- none), intent and, only when E > 0, its event id. The two JSON objects open with {"decision":"<expected>",
         -- where expected is queued when a job is given, else no_reply; only when the decision differs is that head
-        -- rewritten (a new string: worth avoiding for every message).
+        -- rewritten (a new string: worth avoiding for every message). Every argument costs Redis about as much as a
+        -- small command's work, so none is sent that a call does not need.
         -- Returns per message: duplicate | queued | suppressed_optout | suppressed_rate | no_reply.
         local ttl, auditMax, rejectedMax = ARGV[1], ARGV[2], ARGV[3]
         local rateMax, window, r = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
         local e, p, now = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
         local historyMax, historyTTL = tonumber(ARGV[10]), ARGV[11]
-        local base = 11 + e
+        local perChannel, conversations, placeholders = ARGV[12] == '1', ARGV[13] == '1', ARGV[14] == '1'
+        local base, m = 14 + e, e > 0 and 6 or 5  -- m: arguments per message
         for i = 1, r do
           redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[base + i])
         end
         local function publish(kind, id, data)
           for q = 1, e do
-            if string.find(ARGV[11 + q], ' ' .. kind .. ' ', 1, true) then
-              redis.call('LPUSH', KEYS[3 + q], id .. ' 0 {"type":"' .. kind .. '","timestamp":"' .. now .. '","data":' .. data .. '}')
+            if string.find(ARGV[14 + q], ' ' .. kind .. ' ', 1, true) then
+              redis.call('LPUSH', KEYS[4 + q], id .. ' 0 {"type":"' .. kind .. '","timestamp":"' .. now .. '","data":' .. data .. '}')
             end
           end
         end
@@ -38,22 +41,23 @@ public enum IngestScript {
           publish('optout.changed', id .. '.optout', cjson.encode({number = number, opted_out = optedOut, source = 'keyword', at = now}))
         end
         local out, jobs, heldDecision, heldAudit = {}, {}, nil, nil
-        for j = 0, (#KEYS - 3 - e) / p - 1 do
-          local k = 4 + e + p * j
-          local dedup, rate, optout = KEYS[k], KEYS[k + 1], KEYS[k + 2]
-          local a = base + r + 1 + 6 * j
+        for j = 0, (#KEYS - 4 - e) / p - 1 do
+          local k = 5 + e + p * j
+          local dedup, rate, optout, c = KEYS[k], KEYS[k + 1], KEYS[4], k + 2  -- c: the conversation's key
+          if perChannel then optout, c = KEYS[k + 2], k + 3 end
+          local a = base + r + 1 + m * j
           local value, audit, job, number, intent = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
-          local eventID = ARGV[a + 5]
+          local eventID = e > 0 and ARGV[a + 5] or ''
           local expected = job ~= '' and 'queued' or 'no_reply'
           local first = value == '' and audit or value
           if not redis.call('SET', dedup, first, 'NX', 'EX', ttl) then
             out[#out + 1] = 'duplicate'
           else
-            local conversation = p == 5 and number ~= '' and redis.call('GET', KEYS[k + 3])
+            local conversation = conversations and number ~= '' and redis.call('GET', KEYS[c])
             if conversation then  -- the question this message answers, inside its reply window
               audit = string.sub(audit, 1, -2) .. ',"in_reply_to":' .. conversation .. '}'
             end
-            if job ~= '' and string.find(job, '{meta.', 1, true) then  -- placeholders from the conversation's metadata
+            if placeholders and job ~= '' and string.find(job, '{meta.', 1, true) then  -- placeholders from the conversation's metadata
               local ok, conv = pcall(cjson.decode, conversation or '{}')
               local meta = ok and type(conv) == 'table' and type(conv.metadata) == 'table' and conv.metadata or {}
               job = string.gsub(job, '{meta%.([%w_%-]+)}', function(name)
@@ -100,13 +104,13 @@ public enum IngestScript {
               redis.call('XADD', KEYS[1], '*', 'event', 'inbound', 'decision', heldDecision, 'data', heldAudit)
             end
             heldDecision, heldAudit = decision, audit
-            if p == 5 and number ~= '' then
-              local history = KEYS[k + 4]
+            if conversations and number ~= '' then
+              local history = KEYS[c + 1]
               redis.call('LPUSH', history, '{"direction":"inbound",' .. string.sub(audit, 2))
               redis.call('LTRIM', history, 0, historyMax - 1)
               redis.call('EXPIRE', history, historyTTL)
             end
-            if e > 0 and eventID ~= '' then
+            if eventID ~= '' then
               publish('message.received', eventID, audit)
               if changed ~= nil then optOutChanged(eventID, number, changed) end
             end
@@ -131,9 +135,12 @@ public enum IngestScript {
         public var replyWindowSeconds = 3600
         public var auditMaxLength = 1_000_000
         public var rejectedMaxLength = 100_000
-        /// Conversations and per-number history (the send/read API is on): 5 keys per message instead of 3, and the
-        /// dedup key holds the whole record (the read API's answer for an inbound guid).
+        /// Conversations and per-number history (the send/read API is on): 2 more keys per message, and the dedup
+        /// key holds the whole record (the read API's answer for an inbound guid).
         public var conversations = false
+        /// Opt-out scoped per channel: each message names its channel's opt-out set (`Entry.optOutChannel`), one key
+        /// more per message; otherwise one set serves the whole call.
+        public var optOutPerChannel = false
         /// Entries kept in each number's history, and for how long after its last message.
         public var historyMaxLength = 50
         public var historyTTLSeconds = 30 * 86400
@@ -141,7 +148,8 @@ public enum IngestScript {
         public var eventEndpoints: [EventEndpoint] = []
         public init() {}
 
-        var keysPerMessage: Int { self.conversations ? 5 : 3 }
+        var keysPerMessage: Int { 2 + (self.optOutPerChannel ? 1 : 0) + (self.conversations ? 2 : 0) }
+        var argumentsPerMessage: Int { self.eventEndpoints.isEmpty ? 5 : 6 }
     }
 
     /// One accepted message with everything the script stores for it.
@@ -155,7 +163,8 @@ public enum IngestScript {
         public var receivedAt: String
         /// The number as a subscriber key (`PhoneNumber.subscriber`): opt-out and loop guard use it.
         public var subscriber: String?
-        /// The channel whose own opt-out set applies (opt-out scoped per channel); nil: the global set.
+        /// The channel whose own opt-out set applies when opt-out is scoped per channel (`Settings.optOutPerChannel`);
+        /// nil: the global set.
         public var optOutChannel: String?
         /// The `webhook-id` of its `message.received` event; nil when no endpoint takes events.
         public var eventID: String?
@@ -248,7 +257,7 @@ public enum IngestScript {
     /// How many KEYS and ARGV one call has.
     public static func counts(entries: Int, rejected: Int, settings: Settings) -> (keys: Int, arguments: Int) {
         let e = settings.eventEndpoints.count
-        return (3 + e + settings.keysPerMessage * entries, 11 + e + rejected + 6 * entries)
+        return (4 + e + settings.keysPerMessage * entries, 14 + e + rejected + settings.argumentsPerMessage * entries)
     }
 
     /// KEYS and ARGV for one call, as UTF-8 bytes.
@@ -299,13 +308,18 @@ public enum IngestScript {
         emit(keys.audit)
         emit(keys.replies)
         emit(keys.rejected)
+        emit(keys.optOut(channel: nil))
         for endpoint in settings.eventEndpoints { emit(keys.events(endpoint.name)) }
+        var placeholders = false
         for i in entries.indices {
             keys.writeDedup(entries[i].message.guid, into: &scratch)
             scratch.withUnsafeBytes(argument)
             keys.writeRate(entries[i].subscriber ?? "-", into: &scratch)
             scratch.withUnsafeBytes(argument)
-            emit(keys.optOut(channel: entries[i].optOutChannel))
+            if settings.optOutPerChannel { emit(keys.optOut(channel: entries[i].optOutChannel)) }
+            if !placeholders, let body = entries[i].job?.body, body.utf8.contains(UInt8(ascii: "{")) {
+                placeholders = body.contains("{meta.")
+            }
             if settings.conversations {
                 emit(keys.conversation(entries[i].subscriber ?? "-"))
                 emit(keys.history(entries[i].subscriber ?? "-"))
@@ -322,6 +336,9 @@ public enum IngestScript {
         emit(entries.isEmpty ? "" : entries[0].receivedAt)
         emit(settings.historyMaxLength)
         emit(settings.historyTTLSeconds)
+        emit(settings.optOutPerChannel ? 1 : 0)
+        emit(settings.conversations ? 1 : 0)
+        emit(placeholders ? 1 : 0)
         for endpoint in settings.eventEndpoints { emit(endpoint.typeList) }
         for record in rejected { emit(record) }
         for i in entries.indices {
@@ -340,7 +357,7 @@ public enum IngestScript {
             emitJSON()
             emit(entries[i].subscriber ?? "")
             emit(entries[i].classification.intent.rawValue)
-            emit(entries[i].eventID ?? "")
+            if !settings.eventEndpoints.isEmpty { emit(entries[i].eventID ?? "") }
         }
     }
 }

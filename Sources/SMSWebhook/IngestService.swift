@@ -40,6 +40,7 @@ public struct IngestService: Sendable {
         settings.maxRepliesPerWindow = rules.policy.maxRepliesPerWindow
         settings.replyWindowSeconds = rules.policy.windowSeconds
         settings.eventEndpoints = rules.ingestEvents
+        settings.optOutPerChannel = rules.optOutPerChannel
         let events = !settings.eventEndpoints.isEmpty
         var entries: [IngestScript.Entry] = []
         entries.reserveCapacity(decoded.items.count)

@@ -5,41 +5,14 @@ import SMSCore
 import SMSStore
 
 /// `smshook-bench floor REDIS_URL CONFIG CALLS`: Redis CPU per message of the ingest script in batches of 100, next to
-/// two cut-down scripts given the very same KEYS and ARGV: one that only reads them and answers (what the arguments
-/// cost), one that runs the same commands with no other Lua (what the commands cost). The rest of the ingest
+/// two cut-down scripts given the very same KEYS and ARGV (`IngestScript.Floor`): one that only reads them and
+/// answers (what the arguments cost), one that runs the same commands with no other Lua (what the commands cost). The rest of the ingest
 /// script's figure is its own logic. Each variant runs CALLS calls of new messages, 4 in flight, 3 rounds
 /// alternating; Redis CPU from `INFO cpu`; medians printed. Meant for a Redis with nothing else to do.
 /// With `FLOOR_CALLGRIND=PID:FILE` (that Redis runs under `valgrind --tool=callgrind --callgrind-out-file=FILE`), one
 /// round counts the instructions Redis executes per message instead: the same figure in every run, for comparing
 /// two versions of the script where CPU time is too noisy.
 enum ScriptFloor {
-    /// The layout of `IngestScript.source` with its default settings: KEYS 3 + 3 per message, ARGV 11 + 6 per message.
-    static let argumentsOnly = RedisScript("""
-        #!lua
-        -- bench: the ingest script's KEYS and ARGV, read and answered, no command
-        local out = {}
-        for j = 1, (#KEYS - 3) / 3 do out[j] = 'queued' end
-        return out
-        """)
-
-    static let commandsOnly = RedisScript("""
-        #!lua
-        -- bench: the ingest script's commands for messages that each get a reply, with no other Lua
-        local out, jobs = {}, {}
-        local ttl, window = ARGV[1], ARGV[5]
-        for j = 0, (#KEYS - 3) / 3 - 1 do
-          local k, a = 4 + 3 * j, 12 + 6 * j
-          redis.call('SET', KEYS[k], ARGV[a], 'NX', 'EX', ttl)
-          redis.call('SISMEMBER', KEYS[k + 2], ARGV[a + 3])
-          if redis.call('INCR', KEYS[k + 1]) == 1 then redis.call('EXPIRE', KEYS[k + 1], window) end
-          redis.call('XADD', KEYS[1], '*', 'event', 'inbound', 'decision', 'queued', 'data', ARGV[a + 1])
-          jobs[j + 1] = ARGV[a + 2]
-          out[j + 1] = 'queued'
-        end
-        redis.call('LPUSH', KEYS[2], unpack(jobs))
-        return out
-        """)
-
     static func run(url: String, config path: String, calls: Int) async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["REDIS_URL"] = url
@@ -47,8 +20,8 @@ enum ScriptFloor {
         let (config, _) = try ReplyConfig.load(path: path)
         let maker = BatchMaker(classifier: Classifier(config: config.classifier), policy: ReplyPolicy(config: config))
         let variants = [
-            ("ingest script", RedisScript(IngestScript.source)), ("arguments only", Self.argumentsOnly),
-            ("commands only", Self.commandsOnly),
+            ("ingest script", RedisScript(IngestScript.source)), ("arguments only", RedisScript(IngestScript.Floor.argumentsOnly)),
+            ("commands only", RedisScript(IngestScript.Floor.commandsOnly)),
         ]
         for (_, script) in variants { try await client.load(script) }
         var meter = try Meter(ProcessInfo.processInfo.environment["FLOOR_CALLGRIND"], client: client)

@@ -1,0 +1,34 @@
+extension IngestScript {
+    /// Two cut-down versions of the ingest script for `smshook-bench floor`, given the very same KEYS and ARGV (the
+    /// layout of `source` with default settings: KEYS 4 + 2 per message, ARGV 14 + 5 per message). Kept here because
+    /// they read that layout: they change with it.
+    public enum Floor {
+        /// Reads the arguments and answers: what the arguments alone cost Redis.
+        public static let argumentsOnly = """
+            #!lua
+            -- bench: the ingest script's KEYS and ARGV, read and answered, no command
+            local out = {}
+            for j = 1, (#KEYS - 4) / 2 do out[j] = 'queued' end
+            return out
+            """
+
+        /// The commands of messages that each get a reply, with no other Lua: what the commands cost.
+        public static let commandsOnly = """
+            #!lua
+            -- bench: the ingest script's commands for messages that each get a reply, with no other Lua
+            local out, jobs = {}, {}
+            local ttl, window = ARGV[1], ARGV[5]
+            for j = 0, (#KEYS - 4) / 2 - 1 do
+              local k, a = 5 + 2 * j, 15 + 5 * j
+              redis.call('SET', KEYS[k], ARGV[a], 'NX', 'EX', ttl)
+              redis.call('SISMEMBER', KEYS[4], ARGV[a + 3])
+              if redis.call('INCR', KEYS[k + 1]) == 1 then redis.call('EXPIRE', KEYS[k + 1], window) end
+              redis.call('XADD', KEYS[1], '*', 'event', 'inbound', 'decision', 'queued', 'data', ARGV[a + 1])
+              jobs[j + 1] = ARGV[a + 2]
+              out[j + 1] = 'queued'
+            end
+            redis.call('LPUSH', KEYS[2], unpack(jobs))
+            return out
+            """
+    }
+}
