@@ -35,8 +35,52 @@ public struct IngestService: Sendable {
         let started = ContinuousClock.now
         defer { WebhookMetrics.ingestDuration.record(duration: ContinuousClock.now - started) }
         let now = receivedAt ?? Timestamp.now()
-        let rules = self.rules.current
-        var settings = self.settings
+        var call = Self.prepare(decoded, rules: self.rules.current, settings: self.settings, instance: self.instance, now: now)
+        for result in call.results where result.outcome == .rejected {
+            WebhookMetrics.message(outcome: .rejected, intent: nil)
+            if let error = result.error {
+                logger.info("message rejected", metadata: [
+                    "sms.index": "\(result.index)", "sms.error": "\(error.code)", "sms.field": "\(error.field ?? "")",
+                ])
+            }
+        }
+        let entries = call.entries
+        let stored = try await self.store(entries: entries, rejected: call.rejected, settings: call.settings, logger: logger)
+        self.stats?.add("in", stored.reduce(0) { $0 + ($1 == .duplicate ? 0 : 1) })
+        var next = 0
+        for i in call.results.indices where call.results[i].outcome == .accepted {
+            if stored[next] == .duplicate { call.results[i].outcome = .duplicate } else { call.results[i].reply = stored[next].rawValue }
+            let n = next  // entries[n] is read in place: copying an entry retains all its strings
+            WebhookMetrics.message(outcome: call.results[i].outcome, intent: entries[n].classification.intent)
+            logger.info("message ingested", metadata: [
+                "sms.guid": "\(entries[n].message.guid)", "sms.outcome": "\(call.results[i].outcome.rawValue)",
+                "sms.intent": "\(entries[n].classification.intent.rawValue)", "sms.reply": "\(stored[n].rawValue)",
+                "sms.number": "\(Self.mask(entries[n].message.number))",
+            ])
+            logger.debug("message body", metadata: [
+                "sms.guid": "\(entries[n].message.guid)", "sms.number": "\(entries[n].message.number ?? "")",
+                "sms.message": "\(entries[n].message.message)",
+            ])
+            next += 1
+        }
+        return IngestSummary(results: call.results)
+    }
+
+    /// One call's work before Redis: the script's entries and rejected records, the results in request order (an
+    /// accepted message's outcome is settled by the store), and the settings in force.
+    public struct Prepared: Sendable {
+        public var entries: [IngestScript.Entry]
+        public var rejected: [String]
+        public var results: [IngestSummary.Result]
+        public var settings: IngestScript.Settings
+    }
+
+    /// Classifies and decides each accepted message and writes each refused item's record: pure, no I/O.
+    public static func prepare(
+        _ decoded: LegacyPayload.Decoded, rules: ReplyRules.Snapshot, settings: IngestScript.Settings, instance: String,
+        now: String
+    ) -> Prepared {
+        var settings = settings
         settings.maxRepliesPerWindow = rules.policy.maxRepliesPerWindow
         settings.replyWindowSeconds = rules.policy.windowSeconds
         settings.eventEndpoints = rules.ingestEvents
@@ -68,41 +112,19 @@ public struct IngestService: Sendable {
                 }
                 entries.append(IngestScript.Entry(
                     message: message, classification: classification, job: job, noReplyReason: reason,
-                    instance: self.instance, receivedAt: now, subscriber: subscriber))
+                    instance: instance, receivedAt: now, subscriber: subscriber))
                 if rules.optOutPerChannel { entries[entries.count - 1].optOutChannel = message.channel?.name }
                 if events { entries[entries.count - 1].eventID = JobID.makeEventID() }
                 results.append(.init(
                     guid: message.guid, derived: message.guidDerived, outcome: .accepted,
                     intent: classification.intent, index: results.count))
             case .rejected(let index, let raw, let error):
-                WebhookMetrics.message(outcome: .rejected, intent: nil)
-                rejected.append(IngestScript.rejectedRecord(raw: raw, index: index, error: error, instance: self.instance, at: now))
+                rejected.append(IngestScript.rejectedRecord(raw: raw, index: index, error: error, instance: instance, at: now))
                 results.append(.init(
                     guid: raw["guid"]?.stringValue, outcome: .rejected, intent: nil, index: index, error: error))
-                logger.info("message rejected", metadata: [
-                    "sms.index": "\(index)", "sms.error": "\(error.code)", "sms.field": "\(error.field ?? "")",
-                ])
             }
         }
-        let stored = try await self.store(entries: entries, rejected: rejected, settings: settings, logger: logger)
-        self.stats?.add("in", stored.reduce(0) { $0 + ($1 == .duplicate ? 0 : 1) })
-        var next = 0
-        for i in results.indices where results[i].outcome == .accepted {
-            if stored[next] == .duplicate { results[i].outcome = .duplicate } else { results[i].reply = stored[next].rawValue }
-            let n = next  // entries[n] is read in place: copying an entry retains all its strings
-            WebhookMetrics.message(outcome: results[i].outcome, intent: entries[n].classification.intent)
-            logger.info("message ingested", metadata: [
-                "sms.guid": "\(entries[n].message.guid)", "sms.outcome": "\(results[i].outcome.rawValue)",
-                "sms.intent": "\(entries[n].classification.intent.rawValue)", "sms.reply": "\(stored[n].rawValue)",
-                "sms.number": "\(Self.mask(entries[n].message.number))",
-            ])
-            logger.debug("message body", metadata: [
-                "sms.guid": "\(entries[n].message.guid)", "sms.number": "\(entries[n].message.number ?? "")",
-                "sms.message": "\(entries[n].message.message)",
-            ])
-            next += 1
-        }
-        return IngestSummary(results: results)
+        return Prepared(entries: entries, rejected: rejected, results: results, settings: settings)
     }
 
     /// Runs the ingest script (one call per shard); per entry, its outcome.

@@ -1,4 +1,4 @@
-// smshook-bench redis URL TASKS TOTAL [PIPELINE] | pipeline CONFIG N (Pipeline.swift) | floor URL CONFIG CALLS
+// smshook-bench redis URL TASKS TOTAL [PIPELINE] | pipeline CONFIG N [STEP] (Pipeline.swift) | floor URL CONFIG CALLS
 // (ScriptFloor.swift)
 // Runs TOTAL `SET key value` commands from TASKS concurrent tasks through RedisClient, one command per call or PIPELINE
 // commands per `pipeline` call (as redis-benchmark -P); prints "ops_per_sec N". REDIS_TLS_* and REDIS_CONNECTIONS
@@ -8,8 +8,8 @@ import Logging
 import RedisClient
 
 let args = CommandLine.arguments
-if args.count == 4, args[1] == "pipeline", let n = Int(args[3]) {
-    try Pipeline.run(config: args[2], count: n)
+if (4...5).contains(args.count), args[1] == "pipeline", let n = Int(args[3]) {
+    try Pipeline.run(config: args[2], count: n, only: args.count == 5 ? args[4] : nil)
     exit(0)
 }
 if args.count == 5, args[1] == "floor", let calls = Int(args[4]), calls > 0 {
