@@ -126,25 +126,65 @@ public struct JSONWriter: Sendable {
     public mutating func null() { self.raw("null") }
 
     // Member names of `field` are literals with nothing to escape, copied as they are.
-    public mutating func field(_ name: StaticString, _ value: String) { self.key(literal: name); self.string(value) }
+    public mutating func field(_ name: StaticString, _ value: String) {
+        self.key(literal: name, openingQuote: true)
+        var value = value
+        value.withUTF8 { Self.escapeContent($0, into: &self.bytes) }
+        self.bytes.append(UInt8(ascii: "\""))
+    }
     public mutating func field(_ name: StaticString, _ value: Int) { self.key(literal: name); self.int(value) }
     public mutating func field(_ name: StaticString, _ value: Bool) { self.key(literal: name); self.bool(value) }
     public mutating func field(_ name: StaticString, _ value: Double) {
         self.key(literal: name)
-        self.raw(value.isFinite ? String(value) : "null")
+        if let hundredths = Self.hundredths(value) {  // a confidence: written without formatting a Double
+            Self.appendDecimal(hundredths / 100, to: &self.bytes)
+            self.bytes.append(UInt8(ascii: "."))
+            let fraction = hundredths % 100
+            if fraction % 10 == 0 {
+                self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10))
+            } else {
+                self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10))
+                self.bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+            }
+            self.setComma(true)
+        } else {
+            self.raw(value.isFinite ? String(value) : "null")
+        }
+    }
+
+    /// `value` × 100 when `value` is a positive number of hundredths up to 100 (0.95, 1.0): then its shortest text,
+    /// the one `String(value)` gives, is those digits (`n / 100` in binary is the double nearest to the decimal, as
+    /// reading the decimal gives). nil otherwise.
+    static func hundredths(_ value: Double) -> Int? {
+        guard value >= 0, value <= 100, value.sign == .plus else { return nil }
+        let n = (value * 100).rounded()
+        guard Double(n) / 100 == value else { return nil }
+        return Int(n)
     }
     /// Writes the member only when the value is present.
     public mutating func field(_ name: StaticString, ifPresent value: String?) {
         if let value { self.field(name, value) }
     }
 
-    private mutating func key(literal name: StaticString) {
-        self.separator()
-        self.bytes.append(UInt8(ascii: "\""))
-        self.bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        self.bytes.append(UInt8(ascii: "\""))
-        self.bytes.append(UInt8(ascii: ":"))
-        self.setComma(false)
+    /// `,"name":` (and the value's `"` with `openingQuote`) in one append: each append to the array costs more than
+    /// the few bytes it copies.
+    private mutating func key(literal name: StaticString, openingQuote: Bool = false) {
+        let comma = self.commaNeeded()
+        let count = name.utf8CodeUnitCount
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + 5) { buffer in
+            var i = 0
+            if comma { buffer[i] = UInt8(ascii: ","); i += 1 }
+            buffer[i] = UInt8(ascii: "\"")
+            UnsafeMutableBufferPointer(rebasing: buffer[(i + 1)...])
+                .update(fromContentsOf: UnsafeBufferPointer(start: name.utf8Start, count: count))
+            i += 1 + count
+            buffer[i] = UInt8(ascii: "\"")
+            buffer[i + 1] = UInt8(ascii: ":")
+            i += 2
+            if openingQuote { buffer[i] = UInt8(ascii: "\""); i += 1 }
+            self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<i]))
+        }
+        self.setComma(openingQuote)  // a value follows (it sets the comma), or was opened here: the member is complete
     }
 
     /// A value that is already JSON text (e.g. another writer's output), written as it is.
@@ -182,8 +222,15 @@ public struct JSONWriter: Sendable {
 
     @inline(__always)
     private mutating func separator() {
+        if self.commaNeeded() { self.bytes.append(UInt8(ascii: ",")) }
+    }
+
+    /// True when a member came before at this level (a comma is due); otherwise records that one now has.
+    @inline(__always)
+    private mutating func commaNeeded() -> Bool {
         let needed = self.depth > 63 ? self.deeper[self.depth - 64] : (self.commas >> UInt64(self.depth)) & 1 == 1
-        if needed { self.bytes.append(UInt8(ascii: ",")) } else { self.setComma(true) }
+        if !needed { self.setComma(true) }
+        return needed
     }
 
     /// Appends `value` in decimal ASCII.
@@ -208,44 +255,47 @@ public struct JSONWriter: Sendable {
 
     /// Appends `s` as a JSON string literal (quoted, escaped).
     public static func escape(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
         var s = s
-        s.withUTF8 { bytes in
-            out.append(UInt8(ascii: "\""))
-            var plainStart = 0
-            // Eight bytes at a time while none needs escaping (the usual case); then byte by byte.
-            var start = 0
-            if let base = bytes.baseAddress {
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let highs: UInt64 = 0x8080_8080_8080_8080
-                while start + 8 <= bytes.count {
-                    let word = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
-                    let control = (word &- ones &* 0x20) & ~word  // a byte below 0x20
-                    let quote = word ^ (ones &* 0x22)
-                    let slash = word ^ (ones &* 0x5C)
-                    let hit = (control | ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash)) & highs
-                    if hit != 0 { break }
-                    start += 8
-                }
+        s.withUTF8 { Self.escapeContent($0, into: &out) }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends UTF-8 `bytes` escaped for the inside of a JSON string literal.
+    static func escapeContent(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var plainStart = 0
+        // Eight bytes at a time while none needs escaping (the usual case); then byte by byte.
+        var start = 0
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while start + 8 <= bytes.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+                let control = (word &- ones &* 0x20) & ~word  // a byte below 0x20
+                let quote = word ^ (ones &* 0x22)
+                let slash = word ^ (ones &* 0x5C)
+                let hit = (control | ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash)) & highs
+                if hit != 0 { break }
+                start += 8
             }
-            for i in start..<bytes.count {
-                let byte = bytes[i]
-                guard byte == 0x22 || byte == 0x5C || byte < 0x20 else { continue }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i]))
-                out.append(UInt8(ascii: "\\"))
-                switch byte {
-                case 0x22: out.append(UInt8(ascii: "\""))
-                case 0x5C: out.append(UInt8(ascii: "\\"))
-                case 0x0A: out.append(UInt8(ascii: "n"))
-                case 0x0D: out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(UInt8(ascii: "t"))
-                default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-                }
-                plainStart = i + 1
-            }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart...]))
-            out.append(UInt8(ascii: "\""))
         }
+        for i in start..<bytes.count {
+            let byte = bytes[i]
+            guard byte == 0x22 || byte == 0x5C || byte < 0x20 else { continue }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i]))
+            out.append(UInt8(ascii: "\\"))
+            switch byte {
+            case 0x22: out.append(UInt8(ascii: "\""))
+            case 0x5C: out.append(UInt8(ascii: "\\"))
+            case 0x0A: out.append(UInt8(ascii: "n"))
+            case 0x0D: out.append(UInt8(ascii: "r"))
+            case 0x09: out.append(UInt8(ascii: "t"))
+            default:
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            }
+            plainStart = i + 1
+        }
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart...]))
     }
 }

@@ -32,7 +32,8 @@ public enum MessageValidator {
         guard case .string(let text) = value else {
             throw PayloadError(.invalidType, "\(field) must be a string, got \(value.typeName)", field: field)
         }
-        guard text.unicodeScalars.count <= limits.maxMessageLength else {
+        // no more bytes than the limit: no more characters either (counting them walks the text)
+        guard text.utf8.count <= limits.maxMessageLength || text.unicodeScalars.count <= limits.maxMessageLength else {
             throw PayloadError(
                 .tooLong, "\(field) is longer than \(limits.maxMessageLength) characters", field: field)
         }
@@ -73,27 +74,35 @@ public enum MessageValidator {
         guard let raw = try self.optionalText(value, field: field) else { return nil }
         let trimmed = raw.trimmingWhitespace()
         if trimmed.isEmpty { return nil }
-        let count = trimmed.unicodeScalars.count
+        var text = trimmed
+        let allowed = text.withUTF8(Self.isNumberText)  // a run over the bytes: no iterator, no dynamic casts
+        let count = allowed ? text.utf8.count : text.unicodeScalars.count  // allowed text is ASCII: a byte each
         guard count >= limits.minNumberLength && count <= limits.maxNumberLength else {
             throw PayloadError(
                 .invalidNumber,
                 "\(field) must be \(limits.minNumberLength) to \(limits.maxNumberLength) characters",
                 field: field)
         }
-        // ASCII letters, digits and ` +-_.()`, with `+` only in front.
-        let allowed = trimmed.utf8.enumerated().allSatisfy { i, b in
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"):
-                true
-            case UInt8(ascii: "+"): i == 0
-            default: false
-            }
-        }
         guard allowed else {
             throw PayloadError(.invalidNumber, "\(field) is not a phone number or sender id", field: field)
         }
-        return trimmed
+        return text
+    }
+
+    /// ASCII letters, digits and ` +-_.()`, with `+` only in front.
+    static func isNumberText(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in bytes.indices {
+            switch bytes[i] {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "("), UInt8(ascii: ")"):
+                continue
+            case UInt8(ascii: "+") where i == 0:
+                continue
+            default:
+                return false
+            }
+        }
+        return true
     }
 
     /// An optional scalar kept as text: strings as given, numbers and booleans by their JSON text, null as absent.
@@ -111,6 +120,13 @@ public enum MessageValidator {
 
 extension String {
     /// The string without leading and trailing white space (Unicode-aware).
+    /// True when the UTF-8 text holds `byte` (an ASCII character): one run over the bytes, unlike `utf8.contains`,
+    /// which goes through the view's iterator (ten times the instructions).
+    public func containsASCII(_ byte: UInt8) -> Bool {
+        var text = self
+        return text.withUTF8 { $0.contains(byte) }
+    }
+
     public func trimmingWhitespace() -> String {
         // Fast path: starts and ends with a visible ASCII character (the usual case), nothing to trim.
         if let first = self.utf8.first, let last = self.utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {

@@ -35,7 +35,7 @@ public struct ReplyTemplate: Sendable, Hashable, Decodable {
     /// Fills `{number}`, `{intent}` and `{language}`. `{meta.<key>}` stays for the ingest script, which fills it from
     /// the number's conversation (or removes it: no braces reach an SMS).
     public static func fill(_ template: String, number: String, intent: Intent, language: String) -> String {
-        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }  // most replies: one scan
+        guard template.containsASCII(UInt8(ascii: "{")) else { return template }  // most replies: one scan
         return template
             .replacingAll("{number}", with: number)
             .replacingAll("{intent}", with: intent.rawValue)

@@ -317,7 +317,7 @@ public enum IngestScript {
             keys.writeRate(entries[i].subscriber ?? "-", into: &scratch)
             scratch.withUnsafeBytes(argument)
             if settings.optOutPerChannel { emit(keys.optOut(channel: entries[i].optOutChannel)) }
-            if !placeholders, let body = entries[i].job?.body, body.utf8.contains(UInt8(ascii: "{")) {
+            if !placeholders, let body = entries[i].job?.body, body.containsASCII(UInt8(ascii: "{")) {
                 placeholders = body.contains("{meta.")
             }
             if settings.conversations {

@@ -83,4 +83,28 @@ import Testing
         w.string(String(repeating: "clean é ", count: 10))
         #expect(w.text == "\"" + String(repeating: "clean é ", count: 10) + "\"")
     }
+
+    /// Doubles are written as `String(value)` writes them; hundredths up to 100 (confidences) take a path of their
+    /// own, which must give the same text.
+    @Test func writerWritesDoublesAsSwiftDoes() {
+        var values = (0...10_000).map { Double($0) / 100 }
+        values += [0.001, 0.125, 1.0 / 3, 100.01, 1e-7, 2.5e20, -0.0, -0.5, 0.1 + 0.2, Double.ulpOfOne, 99.999]
+        for value in values {
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("c", value)
+            w.field("next", 1)
+            w.endObject()
+            #expect(w.text == #"{"c":\#(String(value)),"next":1}"#, "\(value)")
+        }
+        var w = JSONWriter()
+        w.field("x", Double.nan)
+        #expect(w.text == #""x":null"#)
+    }
+
+    @Test func asciiSearchMatchesTheUTF8View() {
+        for text in ["", "{", "plain", "a {meta.x}", "é 👍 {", String(repeating: "x", count: 40) + "{"] {
+            #expect(text.containsASCII(UInt8(ascii: "{")) == text.utf8.contains(UInt8(ascii: "{")))
+        }
+    }
 }
