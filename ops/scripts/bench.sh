@@ -187,11 +187,22 @@ allocs=$("$here/bench-allocs.sh" "$bin" | tee -a /dev/stderr)
 alloc() { echo "$allocs" | awk -v r="$1" -v c="$2" '$1 == r {print $c}'; }
 
 pipeline=""
+pipeline_instructions=""
 floor=""
 floor_instructions=""
 if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one message, in-process (no I/O)
     echo "ingest steps (smshook-bench pipeline)"
     pipeline=$("$bench_bin" pipeline "$root/config/smshook.yaml" 30000 | tee -a /dev/stderr)
+    # the batch path again in instructions (callgrind), which do not vary from run to run: the difference of two runs
+    # (3,000 and 6,000 loops of 5 rounds), so that start-up and first-use costs cancel. valgrind cannot read the
+    # binary's DWARF 5, so it runs a copy without debug information.
+    strip --strip-debug -o "$dir/smshook-bench" "$bench_bin"
+    pipeline_ir() {
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$dir/smshook-bench" pipeline "$root/config/smshook.yaml" "$1" batch100/msg \
+            2>&1 >/dev/null | awk '/refs:/ {gsub(",", "", $NF); print $NF}'
+    }
+    pipeline_instructions=$(awk -v a="$(pipeline_ir 3000)" -v b="$(pipeline_ir 6000)" 'BEGIN {printf "%.0f", (b - a) / 15000}')
+    echo "  batch100/msg: $pipeline_instructions instructions per message"
     # Redis alone: the ingest script against the floor of its arguments and of its commands, on a Redis of its own
     # with nothing else on the cores, pre-sized like the first (3M keys: tables of 2^22 slots, room for the 360k
     # keys this writes)
@@ -302,7 +313,7 @@ pre-sized with 400k keys). These do not vary from run to run: the figure to comp
 ```
 ' "$floor" "$floor_instructions")
 
-$( [ -n "$pipeline" ] && printf 'CPU per step of the pure ingest path for one message, in-process, best of 5 runs of 30,000\n(`smshook-bench pipeline`; "call" is the whole EVALSHA command written with its JSON records):\n\n```\n%s\n```\n' "$pipeline")
+$( [ -n "$pipeline" ] && printf 'CPU per step of the pure ingest path for one message, in-process, best of 5 runs of 30,000\n(`smshook-bench pipeline`; "call" is the whole EVALSHA command written with its JSON records; batch100/msg is a\nbatch of 100 decoded, decided, written as its command and answered, per message):\n\n```\n%s\n```\n\nThe batch path in instructions per message (callgrind; these do not vary from run to run): **%s**\n' "$pipeline" "$pipeline_instructions")
 
 All rounds (name, req/s, msg/s, p50 ms, p99 ms, server CPU µs/req, non-2xx, peak RSS MB, Redis CPU µs/req):
 
