@@ -26,6 +26,28 @@ public struct RedisCommandBuilder {
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         precondition(self.written < self.count, "more arguments than announced")
         self.written += 1
+        if bytes.count <= 960 {  // `$<length>\r\n<bytes>\r\n` in one append, through a buffer on the stack
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 32) { buffer in
+                buffer[0] = UInt8(ascii: "$")
+                var i = 1
+                var divisor = 1
+                while divisor <= bytes.count / 10 { divisor *= 10 }
+                while divisor > 0 {
+                    buffer[i] = UInt8(ascii: "0") + UInt8(bytes.count / divisor % 10)
+                    i += 1
+                    divisor /= 10
+                }
+                buffer[i] = 13
+                buffer[i + 1] = 10
+                i += 2
+                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[i...]).copyMemory(from: bytes)
+                i += bytes.count
+                buffer[i] = 13
+                buffer[i + 1] = 10
+                self.out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[...(i + 1)]))
+            }
+            return
+        }
         self.out.append(UInt8(ascii: "$"))
         Self.appendDecimal(bytes.count, to: &self.out)
         self.out.append(contentsOf: bytes.assumingMemoryBound(to: UInt8.self))  // typed: one memcpy

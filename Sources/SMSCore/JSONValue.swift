@@ -127,10 +127,38 @@ public struct JSONWriter: Sendable {
 
     // Member names of `field` are literals with nothing to escape, copied as they are.
     public mutating func field(_ name: StaticString, _ value: String) {
-        self.key(literal: name, openingQuote: true)
-        var value = value
-        value.withUTF8 { Self.escapeContent($0, into: &self.bytes) }
-        self.bytes.append(UInt8(ascii: "\""))
+        let written: Bool? = value.utf8.withContiguousStorageIfAvailable { self.cleanField(name, $0) }
+        if written != true {
+            self.key(literal: name, openingQuote: true)
+            Self.escapeContent(value, into: &self.bytes)
+            self.bytes.append(UInt8(ascii: "\""))
+        }
+    }
+
+    /// `,"name":"value"` in one append when the value is short and has nothing to escape (most values); false,
+    /// writing nothing, otherwise.
+    private mutating func cleanField(_ name: StaticString, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard value.count <= 512, Self.firstToEscape(value) == value.count else { return false }
+        let comma = self.commaNeeded()
+        let count = name.utf8CodeUnitCount
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + value.count + 6) { buffer in
+            var i = 0
+            if comma { buffer[i] = UInt8(ascii: ","); i += 1 }
+            buffer[i] = UInt8(ascii: "\"")
+            UnsafeMutableBufferPointer(rebasing: buffer[(i + 1)...])
+                .update(fromContentsOf: UnsafeBufferPointer(start: name.utf8Start, count: count))
+            i += 1 + count
+            buffer[i] = UInt8(ascii: "\"")
+            buffer[i + 1] = UInt8(ascii: ":")
+            buffer[i + 2] = UInt8(ascii: "\"")
+            i += 3
+            UnsafeMutableBufferPointer(rebasing: buffer[i...]).update(fromContentsOf: value)
+            i += value.count
+            buffer[i] = UInt8(ascii: "\"")
+            self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[...i]))
+        }
+        self.setComma(true)
+        return true
     }
     public mutating func field(_ name: StaticString, _ value: Int) { self.key(literal: name); self.int(value) }
     public mutating func field(_ name: StaticString, _ value: Bool) { self.key(literal: name); self.bool(value) }
@@ -256,30 +284,29 @@ public struct JSONWriter: Sendable {
     /// Appends `s` as a JSON string literal (quoted, escaped).
     public static func escape(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var s = s
-        s.withUTF8 { Self.escapeContent($0, into: &out) }
+        Self.escapeContent(s, into: &out)
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends `s` escaped for the inside of a JSON string literal. Its bytes are read in place (a native string's
+    /// are contiguous), without the copy of the string, a retain and a release, that `withUTF8` needs.
+    static func escapeContent(_ s: String, into out: inout [UInt8]) {
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { Self.escapeContent($0, into: &out) }
+        if done == nil {
+            var s = s
+            s.withUTF8 { Self.escapeContent($0, into: &out) }
+        }
     }
 
     /// Appends UTF-8 `bytes` escaped for the inside of a JSON string literal.
     static func escapeContent(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        var plainStart = 0
-        // Eight bytes at a time while none needs escaping (the usual case); then byte by byte.
-        var start = 0
-        if let base = bytes.baseAddress {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            while start + 8 <= bytes.count {
-                let word = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
-                let control = (word &- ones &* 0x20) & ~word  // a byte below 0x20
-                let quote = word ^ (ones &* 0x22)
-                let slash = word ^ (ones &* 0x5C)
-                let hit = (control | ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash)) & highs
-                if hit != 0 { break }
-                start += 8
-            }
+        let first = Self.firstToEscape(bytes)
+        guard first < bytes.count else {
+            out.append(contentsOf: bytes)
+            return
         }
-        for i in start..<bytes.count {
+        var plainStart = 0
+        for i in first..<bytes.count {
             let byte = bytes[i]
             guard byte == 0x22 || byte == 0x5C || byte < 0x20 else { continue }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i]))
@@ -297,5 +324,30 @@ public struct JSONWriter: Sendable {
             plainStart = i + 1
         }
         out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart...]))
+    }
+
+    /// The index of the first byte that needs escaping (`"`, `\`, below 0x20), or `bytes.count`: eight bytes at a
+    /// time while none does (the usual case), then byte by byte.
+    static func firstToEscape(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var start = 0
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while start + 8 <= bytes.count {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+                let control = (word &- ones &* 0x20) & ~word  // a byte below 0x20
+                let quote = word ^ (ones &* 0x22)
+                let slash = word ^ (ones &* 0x5C)
+                let hit = (control | ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash)) & highs
+                if hit != 0 { break }
+                start += 8
+            }
+        }
+        while start < bytes.count {
+            let byte = bytes[start]
+            if byte == 0x22 || byte == 0x5C || byte < 0x20 { return start }
+            start += 1
+        }
+        return bytes.count
     }
 }

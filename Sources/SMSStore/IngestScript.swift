@@ -184,7 +184,10 @@ public enum IngestScript {
 
         /// The decision the JSON records are written with; the script rewrites it when Redis decides otherwise
         /// (opted out, over the loop guard).
-        public var expectedDecision: String { self.job == nil ? "no_reply" : "queued" }
+        public var expectedDecision: String {
+            if case .none = self.job { return "no_reply" }  // not `== nil`: that copies the job (a retain per string)
+            return "queued"
+        }
 
         /// The dedup key's value (JSON, UTF-8): small, readable with `redis-cli GET`.
         public var dedupValue: [UInt8] {

@@ -137,3 +137,15 @@ struct RedisClientTests {
         await client.shutdown()
     }
 }
+
+@Suite struct CommandBuilderTests {
+    /// Short arguments go through a stack buffer in one append, long ones straight in: both encode as RESP does.
+    @Test func everyLengthEncodesAsTheArgumentForm() {
+        let lengths = [0, 1, 9, 10, 11, 99, 100, 101, 959, 960, 961, 999, 1000, 5000]
+        let arguments = lengths.map { n in (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31) } }
+        var builder = RedisCommandBuilder(count: 1 + arguments.count)
+        builder.append("RPUSH")
+        for argument in arguments { builder.append(argument) }
+        #expect(builder.command == RedisCommand(["RPUSH"] + arguments.map { RedisArgument(bytes: $0) }))
+    }
+}

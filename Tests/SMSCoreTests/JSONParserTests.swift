@@ -107,4 +107,21 @@ import Testing
             #expect(text.containsASCII(UInt8(ascii: "{")) == text.utf8.contains(UInt8(ascii: "{")))
         }
     }
+
+    /// A member whose value has nothing to escape and is short is written in one piece; others member by member:
+    /// both read back as written.
+    @Test func fieldsReadBackWhateverTheirValue() throws {
+        var values = ["", "plain", String(repeating: "x", count: 512), String(repeating: "y", count: 513), "é 👍"]
+        for special in ["\"", "\\", "\n", "\u{01}"] {
+            for offset in [0, 7, 8, 9, 20] { values.append(String(repeating: "a", count: offset) + special + "tail") }
+        }
+        for value in values {
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("first", value)
+            w.field("second", value)
+            w.endObject()
+            #expect(try JSONParser.parse(w.bytes) == .object([("first", .string(value)), ("second", .string(value))]))
+        }
+    }
 }
