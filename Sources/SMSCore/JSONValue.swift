@@ -139,27 +139,10 @@ public struct JSONWriter: Sendable {
     /// writing nothing, otherwise.
     private mutating func cleanField(_ name: StaticString, _ value: UnsafeBufferPointer<UInt8>) -> Bool {
         guard value.count <= 512, Self.firstToEscape(value) == value.count else { return false }
-        let comma = self.commaNeeded()
-        let count = name.utf8CodeUnitCount
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + value.count + 6) { buffer in
-            var i = 0
-            if comma { buffer[i] = UInt8(ascii: ","); i += 1 }
-            buffer[i] = UInt8(ascii: "\"")
-            UnsafeMutableBufferPointer(rebasing: buffer[(i + 1)...])
-                .update(fromContentsOf: UnsafeBufferPointer(start: name.utf8Start, count: count))
-            i += 1 + count
-            buffer[i] = UInt8(ascii: "\"")
-            buffer[i + 1] = UInt8(ascii: ":")
-            buffer[i + 2] = UInt8(ascii: "\"")
-            i += 3
-            UnsafeMutableBufferPointer(rebasing: buffer[i...]).update(fromContentsOf: value)
-            i += value.count
-            buffer[i] = UInt8(ascii: "\"")
-            self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[...i]))
-        }
-        self.setComma(true)
+        self.key(literal: name, openingQuote: true, value: value)
         return true
     }
+
     public mutating func field(_ name: StaticString, _ value: Int) { self.key(literal: name); self.int(value) }
     public mutating func field(_ name: StaticString, _ value: Bool) { self.key(literal: name); self.bool(value) }
     public mutating func field(_ name: StaticString, _ value: Double) {
@@ -189,17 +172,18 @@ public struct JSONWriter: Sendable {
         guard Double(n) / 100 == value else { return nil }
         return Int(n)
     }
+
     /// Writes the member only when the value is present.
     public mutating func field(_ name: StaticString, ifPresent value: String?) {
         if let value { self.field(name, value) }
     }
 
-    /// `,"name":` (and the value's `"` with `openingQuote`) in one append: each append to the array costs more than
-    /// the few bytes it copies.
-    private mutating func key(literal name: StaticString, openingQuote: Bool = false) {
+    /// `,"name":` in one append, with `openingQuote` also the value's `"`, and with `value` (clean text) that value
+    /// and its closing `"`: each append to the array costs more than the few bytes it copies.
+    private mutating func key(literal name: StaticString, openingQuote: Bool = false, value: UnsafeBufferPointer<UInt8>? = nil) {
         let comma = self.commaNeeded()
         let count = name.utf8CodeUnitCount
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + 5) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count + (value?.count ?? 0) + 6) { buffer in
             var i = 0
             if comma { buffer[i] = UInt8(ascii: ","); i += 1 }
             buffer[i] = UInt8(ascii: "\"")
@@ -210,6 +194,11 @@ public struct JSONWriter: Sendable {
             buffer[i + 1] = UInt8(ascii: ":")
             i += 2
             if openingQuote { buffer[i] = UInt8(ascii: "\""); i += 1 }
+            if let value {
+                UnsafeMutableBufferPointer(rebasing: buffer[i...]).update(fromContentsOf: value)
+                buffer[i + value.count] = UInt8(ascii: "\"")
+                i += value.count + 1
+            }
             self.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<i]))
         }
         self.setComma(openingQuote)  // a value follows (it sets the comma), or was opened here: the member is complete
