@@ -29,17 +29,7 @@ public struct RedisCommandBuilder {
         if bytes.count <= 960 {  // `$<length>\r\n<bytes>\r\n` in one append, through a buffer on the stack
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 32) { buffer in
                 buffer[0] = UInt8(ascii: "$")
-                var i = 1
-                var divisor = 1
-                while divisor <= bytes.count / 10 { divisor *= 10 }
-                while divisor > 0 {
-                    buffer[i] = UInt8(ascii: "0") + UInt8(bytes.count / divisor % 10)
-                    i += 1
-                    divisor /= 10
-                }
-                buffer[i] = 13
-                buffer[i + 1] = 10
-                i += 2
+                var i = 1 + Self.writeDecimal(bytes.count, into: UnsafeMutableBufferPointer(rebasing: buffer[1...]))
                 UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[i...]).copyMemory(from: bytes)
                 i += bytes.count
                 buffer[i] = 13
@@ -72,21 +62,29 @@ public struct RedisCommandBuilder {
 
     /// `value` in decimal, then CRLF.
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value < 0 {
+        guard value >= 0 else {
             out.append(contentsOf: String(value).utf8)
-        } else if value < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-        } else {
-            var divisor = 10
-            while divisor <= value / 10 { divisor *= 10 }
-            var rest = value
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-                rest %= divisor
-                divisor /= 10
-            }
+            out.append(contentsOf: [13, 10])
+            return
         }
-        out.append(13)
-        out.append(10)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 22) { buffer in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<Self.writeDecimal(value, into: buffer)]))
+        }
+    }
+
+    /// Writes `value` (not negative) in decimal, then CRLF, at the start of `buffer` (room for 21 bytes); returns how
+    /// many bytes it wrote.
+    static func writeDecimal(_ value: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var i = 0
+        while divisor > 0 {
+            buffer[i] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+            i += 1
+            divisor /= 10
+        }
+        buffer[i] = 13
+        buffer[i + 1] = 10
+        return i + 2
     }
 }

@@ -127,8 +127,7 @@ public struct JSONWriter: Sendable {
 
     // Member names of `field` are literals with nothing to escape, copied as they are.
     public mutating func field(_ name: StaticString, _ value: String) {
-        let written: Bool? = value.utf8.withContiguousStorageIfAvailable { self.cleanField(name, $0) }
-        if written != true {
+        if !value.withUTF8Bytes({ self.cleanField(name, $0) }) {
             self.key(literal: name, openingQuote: true)
             Self.escapeContent(value, into: &self.bytes)
             self.bytes.append(UInt8(ascii: "\""))
@@ -277,14 +276,9 @@ public struct JSONWriter: Sendable {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// Appends `s` escaped for the inside of a JSON string literal. Its bytes are read in place (a native string's
-    /// are contiguous), without the copy of the string, a retain and a release, that `withUTF8` needs.
+    /// Appends `s` escaped for the inside of a JSON string literal.
     static func escapeContent(_ s: String, into out: inout [UInt8]) {
-        let done: Void? = s.utf8.withContiguousStorageIfAvailable { Self.escapeContent($0, into: &out) }
-        if done == nil {
-            var s = s
-            s.withUTF8 { Self.escapeContent($0, into: &out) }
-        }
+        s.withUTF8Bytes { Self.escapeContent($0, into: &out) }
     }
 
     /// Appends UTF-8 `bytes` escaped for the inside of a JSON string literal.

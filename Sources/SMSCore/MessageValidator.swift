@@ -119,14 +119,21 @@ public enum MessageValidator {
 }
 
 extension String {
-    /// The string without leading and trailing white space (Unicode-aware).
+    /// Runs `body` on the UTF-8 bytes, read in place: a native string's are contiguous, and reading them so needs
+    /// no copy of the string (a retain and a release) as `withUTF8` does; others are made contiguous first.
+    public func withUTF8Bytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let result = try self.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var text = self
+        return try text.withUTF8(body)
+    }
+
     /// True when the UTF-8 text holds `byte` (an ASCII character): one run over the bytes, unlike `utf8.contains`,
     /// which goes through the view's iterator (ten times the instructions).
     public func containsASCII(_ byte: UInt8) -> Bool {
-        var text = self
-        return text.withUTF8 { $0.contains(byte) }
+        self.withUTF8Bytes { $0.contains(byte) }
     }
 
+    /// The string without leading and trailing white space (Unicode-aware).
     public func trimmingWhitespace() -> String {
         // Fast path: starts and ends with a visible ASCII character (the usual case), nothing to trim.
         if let first = self.utf8.first, let last = self.utf8.last, first > 0x20, first < 0x7F, last > 0x20, last < 0x7F {

@@ -3,11 +3,12 @@ import Logging
 import RedisClient
 import SMSCore
 import SMSStore
+import SMSWebhook
 
 /// `smshook-bench floor REDIS_URL CONFIG CALLS`: Redis CPU per message of the ingest script in batches of 100, next to
 /// two cut-down scripts given the very same KEYS and ARGV (`IngestScript.Floor`): one that only reads them and
-/// answers (what the arguments cost), one that runs the same commands with no other Lua (what the commands cost). The rest of the ingest
-/// script's figure is its own logic. Each variant runs CALLS calls of new messages, 4 in flight, 3 rounds
+/// answers (what the arguments cost), one that runs the same commands with no other Lua (what the commands cost).
+/// The rest of the ingest script's figure is its own logic. Each variant runs CALLS calls of new messages, 4 in flight, 3 rounds
 /// alternating; Redis CPU from `INFO cpu`; medians printed. Meant for a Redis with nothing else to do.
 /// With `FLOOR_CALLGRIND=PID:FILE` (that Redis runs under `valgrind --tool=callgrind --callgrind-out-file=FILE`), one
 /// round counts the instructions Redis executes per message instead: the same figure in every run, for comparing
@@ -17,8 +18,7 @@ enum ScriptFloor {
         var environment = ProcessInfo.processInfo.environment
         environment["REDIS_URL"] = url
         let client = RedisClient(configuration: try RedisConfiguration(environment: environment), logger: Logger(label: "bench"))
-        let (config, _) = try ReplyConfig.load(path: path)
-        let maker = BatchMaker(classifier: Classifier(config: config.classifier), policy: ReplyPolicy(config: config))
+        let maker = BatchMaker(rules: ReplyRules(try ReplyConfig.load(path: path).0).current)
         let variants = [
             ("ingest script", RedisScript(IngestScript.source)), ("arguments only", RedisScript(IngestScript.Floor.argumentsOnly)),
             ("commands only", RedisScript(IngestScript.Floor.commandsOnly)),
@@ -116,33 +116,30 @@ struct Meter {
     }
 }
 
-/// Script calls of 100 new messages as serve writes them: each its own guid and number, each answered "Yes" (a reply
-/// is due), default settings.
+/// Script calls of 100 new messages as serve writes them (`IngestService.prepare`): each its own guid and number,
+/// each answered "Yes" (a reply is due).
 struct BatchMaker {
-    let classifier: Classifier
-    let policy: ReplyPolicy
+    let rules: ReplyRules.Snapshot
     let keys = RedisKeys(prefix: "benchfloor")
     let run = Int.random(in: 0..<10_000)
 
     /// - Parameter first: the call's first message number; each message has its own guid and phone number.
     func call(_ script: RedisScript, first: Int) throws -> RedisCommand {
-        let now = Timestamp.now()
-        var entries: [IngestScript.Entry] = []
-        for n in first..<first + 100 {
-            let number = "+1" + String(format: "%04d%08d", self.run % 10_000, n)
-            let body = #"{"date":"2025-01-20","hour":"10:15:00","time_received":"2025-01-20 10:14:50","message":"Yes","number":"\#(number)","guid":"floor-\#(self.run)-\#(n)"}"#
-            guard case .accepted(let message) = try LegacyPayload.decode(Array(body.utf8), limits: IngestLimits()).items[0] else {
-                throw BenchError("the bench message was refused")
-            }
-            let classification = self.classifier.classify(message.message)
-            guard case .reply(let text) = self.policy.decide(message, classification: classification) else {
-                throw BenchError("no reply is due for the bench message")
-            }
-            let job = ReplyJob(id: JobID.make(), to: number, body: text, inReplyTo: message.guid,
-                intent: classification.intent, provider: message.provider, createdAt: now)
-            entries.append(.init(message: message, classification: classification, job: job, instance: "bench:0", receivedAt: now))
+        let items = (first..<first + 100).map { n in
+            #"{"date":"2025-01-20","hour":"10:15:00","time_received":"2025-01-20 10:14:50","message":"Yes","number":"+1\#(String(format: "%04d%08d", self.run, n))","guid":"floor-\#(self.run)-\#(n)"}"#
         }
-        let (keys, arguments) = IngestScript.arguments(entries: entries, rejected: [], keys: self.keys, settings: .init())
+        let body = Array(#"{"messages":[\#(items.joined(separator: ","))]}"#.utf8)
+        let call = IngestService.prepare(
+            try LegacyPayload.decode(body, limits: IngestLimits()), rules: self.rules, settings: .init(), instance: "bench:0",
+            now: Timestamp.now())
+        guard call.rejected.isEmpty, call.entries.allSatisfy({ $0.job != nil }) else {
+            throw BenchError("every bench message must be accepted with a reply due")
+        }
+        // the layout `IngestScript.Floor` reads: no event endpoints, one opt-out set, no conversations
+        guard IngestScript.counts(entries: 100, rejected: 0, settings: call.settings) == (4 + 2 * 100, 14 + 5 * 100) else {
+            throw BenchError("the config's events or per-channel opt-out change the argument layout the floor scripts read")
+        }
+        let (keys, arguments) = IngestScript.arguments(entries: call.entries, rejected: [], keys: self.keys, settings: call.settings)
         return script.call(keys: keys.map { RedisArgument(bytes: $0) }, arguments: arguments.map { RedisArgument(bytes: $0) })
     }
 }

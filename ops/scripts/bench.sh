@@ -26,11 +26,15 @@ for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sle
 # So the keyspace is pre-sized first: 2^23+ keys with a TTL (tables of 2^24 slots, room for 8.3M more keys than
 # that, more than the runs write), and the rehash left to finish. `tables` prints both tables' sizes.
 tables() { redis-cli -p "$rport" debug htstats 0 | tr -d '\r' | awk '/table size/ {printf "%s%s", sep, $3; sep = "/"}'; }
+# presize PORT KEYS: KEYS keys with a TTL, then waits (up to 200 s) for the rehash they started to finish
+presize() {
+    redis-benchmark -p "$1" -n "$2" -r 1000000000 -P 100 -c 4 -q SET bench:presize:__rand_int__ "" EX 604800 >/dev/null
+    redis-cli -p "$1" config set hz 500 >/dev/null  # the rehash runs in serverCron: 1 ms per call
+    for _ in $(seq 100); do redis-cli -p "$1" debug htstats 0 | grep -q "rehashing target" || break; sleep 2; done
+    redis-cli -p "$1" config set hz 10 >/dev/null
+}
 echo "pre-sizing the Redis keyspace"
-redis-benchmark -p "$rport" -n 8500000 -r 1000000000 -P 100 -c 4 -q SET bench:presize:__rand_int__ "" EX 604800 >/dev/null
-redis-cli -p "$rport" config set hz 500 >/dev/null  # the rehash runs in serverCron: 1 ms per call
-for _ in $(seq 100); do redis-cli -p "$rport" debug htstats 0 | grep -q "rehashing target" || break; sleep 2; done
-redis-cli -p "$rport" config set hz 10 >/dev/null
+presize "$rport" 8500000
 presized_keys=$(redis-cli -p "$rport" dbsize)
 presized_tables=$(tables)
 echo "  $presized_keys keys, tables (main/expires) of $presized_tables slots"
@@ -213,10 +217,7 @@ if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one messag
     floor_redis=$!
     pids+=($floor_redis)
     for _ in $(seq 200); do redis-cli -p "$fport" ping >/dev/null 2>&1 && break; sleep 0.05; done
-    redis-benchmark -p "$fport" -n 3000000 -r 1000000000 -P 100 -c 4 -q SET bench:presize:__rand_int__ "" EX 604800 >/dev/null
-    redis-cli -p "$fport" config set hz 500 >/dev/null
-    for _ in $(seq 100); do redis-cli -p "$fport" debug htstats 0 | grep -q "rehashing target" || break; sleep 1; done
-    redis-cli -p "$fport" config set hz 10 >/dev/null
+    presize "$fport" 3000000
     floor=$("$bench_bin" floor "redis://127.0.0.1:$fport" "$root/config/smshook.yaml" 300 | tee -a /dev/stderr)
     kill "$floor_redis"; wait "$floor_redis" 2>/dev/null || true
     # the same in instructions, which do not vary from run to run: Redis under callgrind (about 50x slower, so
@@ -229,10 +230,7 @@ if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one messag
     floor_redis=$!
     pids+=($floor_redis)
     for _ in $(seq 300); do redis-cli -p "$fport" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    redis-benchmark -p "$fport" -n 400000 -r 1000000000 -P 100 -c 4 -q SET bench:presize:__rand_int__ "" EX 604800 >/dev/null
-    redis-cli -p "$fport" config set hz 500 >/dev/null
-    for _ in $(seq 100); do redis-cli -p "$fport" debug htstats 0 | grep -q "rehashing target" || break; sleep 1; done
-    redis-cli -p "$fport" config set hz 10 >/dev/null
+    presize "$fport" 400000
     floor_instructions=$(FLOOR_CALLGRIND="$floor_redis:$dir/callgrind.out" "$bench_bin" floor "redis://127.0.0.1:$fport" \
         "$root/config/smshook.yaml" 100 | tee -a /dev/stderr)
     kill "$floor_redis"; wait "$floor_redis" 2>/dev/null || true
