@@ -19,7 +19,8 @@ public enum IngestScript {
         -- none), intent and, only when E > 0, its event id. The two JSON objects open with {"decision":"<expected>",
         -- where expected is queued when a job is given, else no_reply; only when the decision differs is that head
         -- rewritten (a new string: worth avoiding for every message). Every argument costs Redis about 1,000
-        -- instructions however short (parsed, copied into Lua, collected), so none is sent that a call does not need.
+        -- instructions however short (parsed, copied into Lua, collected) and about 16 per byte (Lua hashes all of
+        -- it), so none is sent that a call does not need.
         -- Returns per message: duplicate | queued | suppressed_optout | suppressed_rate | no_reply.
         local ttl, auditMax, rejectedMax = ARGV[1], ARGV[2], ARGV[3]
         local rateMax, window, r = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])

@@ -8,7 +8,9 @@ import SMSWebhook
 /// `smshook-bench floor REDIS_URL CONFIG CALLS`: Redis CPU per message of the ingest script in batches of 100, next to
 /// two cut-down scripts given the very same KEYS and ARGV (`IngestScript.Floor`): one that only reads them and
 /// answers (what the arguments cost), one that runs the same commands with no other Lua (what the commands cost).
-/// The rest of the ingest script's figure is its own logic. Each variant runs CALLS calls of new messages, 4 in flight, 3 rounds
+/// The rest of the ingest script's figure is its own logic. A fourth run gives the first cut-down script as many
+/// arguments, each empty: what their number costs; the rest of the arguments' figure is what their bytes cost (Redis
+/// 7's Lua hashes every byte of every string it makes, ARGV included). Each variant runs CALLS calls of new messages, 4 in flight, 3 rounds
 /// alternating; Redis CPU from `INFO cpu`; medians printed. Meant for a Redis with nothing else to do.
 /// With `FLOOR_CALLGRIND=PID:FILE` (that Redis runs under `valgrind --tool=callgrind --callgrind-out-file=FILE`), one
 /// round counts the instructions Redis executes per message instead: the same figure in every run, for comparing
@@ -22,14 +24,16 @@ enum ScriptFloor {
         let variants = [
             ("ingest script", RedisScript(IngestScript.source)), ("arguments only", RedisScript(IngestScript.Floor.argumentsOnly)),
             ("commands only", RedisScript(IngestScript.Floor.commandsOnly)),
+            ("arguments empty", RedisScript(IngestScript.Floor.argumentsOnly)),
         ]
+        let emptied = variants.count - 1
         for (_, script) in variants { try await client.load(script) }
         var meter = try Meter(ProcessInfo.processInfo.environment["FLOOR_CALLGRIND"], client: client)
         var figures = Array(repeating: [Double](), count: variants.count)
         for round in 0..<meter.rounds {
             for (v, (_, script)) in variants.enumerated() {
                 let first = (round * variants.count + v) * calls * 100
-                let commands = try (0..<calls).map { try maker.call(script, first: first + $0 * 100) }
+                let commands = try (0..<calls).map { try maker.call(script, first: first + $0 * 100, emptied: v == emptied) }
                 try await meter.start()
                 for start in stride(from: 0, to: commands.count, by: 4) {
                     for result in await client.evaluateEach(script, calls: Array(commands[start..<min(start + 4, commands.count)])) {
@@ -45,6 +49,8 @@ enum ScriptFloor {
             let median = figures[v].sorted()[figures[v].count / 2]
             print("\(name.padding(toLength: 15, withPad: " ", startingAt: 0)) \(meter.format(median))")
         }
+        let (keys, arguments) = try maker.parts(first: 0)
+        print("KEYS and ARGV    \((keys + arguments).reduce(0) { $0 + $1.count } / 100) bytes/msg")
         await client.shutdown()
     }
 }
@@ -123,8 +129,17 @@ struct BatchMaker {
     let keys = RedisKeys(prefix: "benchfloor")
     let run = Int.random(in: 0..<10_000)
 
-    /// - Parameter first: the call's first message number; each message has its own guid and phone number.
-    func call(_ script: RedisScript, first: Int) throws -> RedisCommand {
+    /// - Parameters:
+    ///   - first: the call's first message number; each message has its own guid and phone number.
+    ///   - emptied: every key and argument replaced by an empty one (as many, none of their bytes).
+    func call(_ script: RedisScript, first: Int, emptied: Bool = false) throws -> RedisCommand {
+        let (keys, arguments) = try self.parts(first: first)
+        let argument = { (bytes: [UInt8]) in RedisArgument(bytes: emptied ? [] : bytes) }
+        return script.call(keys: keys.map(argument), arguments: arguments.map(argument))
+    }
+
+    /// The KEYS and ARGV of the call whose first message is `first`.
+    func parts(first: Int) throws -> (keys: [[UInt8]], arguments: [[UInt8]]) {
         let items = (first..<first + 100).map { n in
             #"{"date":"2025-01-20","hour":"10:15:00","time_received":"2025-01-20 10:14:50","message":"Yes","number":"+1\#(String(format: "%04d%08d", self.run, n))","guid":"floor-\#(self.run)-\#(n)"}"#
         }
@@ -139,8 +154,7 @@ struct BatchMaker {
         guard IngestScript.counts(entries: 100, rejected: 0, settings: call.settings) == (4 + 2 * 100, 14 + 5 * 100) else {
             throw BenchError("the config's events or per-channel opt-out change the argument layout the floor scripts read")
         }
-        let (keys, arguments) = IngestScript.arguments(entries: call.entries, rejected: [], keys: self.keys, settings: call.settings)
-        return script.call(keys: keys.map { RedisArgument(bytes: $0) }, arguments: arguments.map { RedisArgument(bytes: $0) })
+        return IngestScript.arguments(entries: call.entries, rejected: [], keys: self.keys, settings: call.settings)
     }
 }
 

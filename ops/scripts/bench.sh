@@ -297,7 +297,10 @@ $by_command
 $( [ -n "$floor" ] && printf 'Redis CPU per message of the ingest script in batches of 100, on a Redis of its own with nothing else running
 (`smshook-bench floor`: 300 calls of new messages per variant, 3 rounds alternating, medians; pre-sized with 3M keys).
 The two other scripts get the very same KEYS and ARGV: one only reads them and answers (what the arguments cost),
-one runs the same commands with no other Lua (what the commands cost, `redis.call` included):
+one runs the same commands with no other Lua (what the commands cost, `redis.call` included). "arguments empty" is
+the first of them given as many arguments, each empty: what their number costs; the rest of "arguments only" is
+what their bytes cost, as the Lua of Redis 7 hashes every byte of every string it makes (ARGV included). The last
+line is the size of KEYS and ARGV per message:
 
 ```
 %s
