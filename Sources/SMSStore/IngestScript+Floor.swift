@@ -1,7 +1,7 @@
 extension IngestScript {
     /// Two cut-down versions of the ingest script for `smshook-bench floor`, given the very same KEYS and ARGV (the
-    /// layout of `source` with default settings: KEYS 4 + 2 per message, ARGV 14 + 5 per message). Kept here because
-    /// they read that layout: they change with it.
+    /// layout of `script(for:)` with default settings: KEYS 4 + 2 per message, ARGV 3 + 5 per message). Kept here
+    /// because they read that layout: they change with it.
     public enum Floor {
         /// Reads the arguments and answers: what the arguments alone cost Redis.
         public static let argumentsOnly = """
@@ -12,14 +12,17 @@ extension IngestScript {
             return out
             """
 
-        /// The commands of messages that each get a reply, with no other Lua: what the commands cost.
-        public static let commandsOnly = """
-            #!lua
+        /// The commands of messages that each get a reply, with no other Lua: what the commands cost. The settings'
+        /// constants are in its text, as in the ingest script's.
+        public static func commandsOnly(_ settings: Settings) -> String {
+            "#!lua\n" + Constants(settings).lua + Self.commandsOnlyBody
+        }
+
+        private static let commandsOnlyBody = """
             -- bench: the ingest script's commands for messages that each get a reply, with no other Lua
             local out, jobs = {}, {}
-            local ttl, window = ARGV[1], ARGV[5]
             for j = 0, (#KEYS - 4) / 2 - 1 do
-              local k, a = 5 + 2 * j, 15 + 5 * j
+              local k, a = 5 + 2 * j, 4 + 5 * j
               redis.call('SET', KEYS[k], ARGV[a], 'NX', 'EX', ttl)
               redis.call('SISMEMBER', KEYS[4], ARGV[a + 3])
               if redis.call('INCR', KEYS[k + 1]) == 1 then redis.call('EXPIRE', KEYS[k + 1], window) end

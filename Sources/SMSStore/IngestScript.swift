@@ -1,39 +1,89 @@
+import RedisClient
 import SMSCore
+import Synchronization
 
 /// The ingest transaction: ONE Lua script call per webhook request. For each message, atomically: first sighting
 /// (`SET dedup NX EX`), then the decision, audit (`XADD`) and reply job (`LPUSH`), or nothing more for a duplicate.
 /// Invalid raw items of the same request are kept in the capped `rejected` stream by the same call.
 public enum IngestScript {
-    /// `#!lua` (Redis 7 script flags, none set): Redis refuses the whole call up front when it cannot write
-    /// (OOM under noeviction, read-only replica), so a call never stops half-way through a batch for that reason.
-    public static let source = """
+    /// The script for `settings` (cached: one per distinct set of constants). Its configured numbers and switches
+    /// are written into its text rather than sent with every call: an argument costs Redis about 1,000 instructions
+    /// (parsed, copied into Lua, collected), and a single message's call carried 11 of them. A config reload that
+    /// changes one gives a new script, loaded on its first `NOSCRIPT`.
+    public static func script(for settings: Settings) -> RedisScript {
+        let constants = Constants(settings)
+        return Self.scripts.withLock { cache in
+            if let script = cache[constants] { return script }
+            if cache.count >= 16 { cache.removeAll() }  // reloads that keep changing a number: a bounded cache
+            let script = RedisScript(Self.source(constants))
+            cache[constants] = script
+            return script
+        }
+    }
+
+    private static let scripts = Mutex<[Constants: RedisScript]>([:])
+
+    /// What the script's text fixes: the settings' numbers and switches (no names, URLs or secrets).
+    struct Constants: Hashable, Sendable {
+        var dedupTTL, auditMax, rejectedMax, rateMax, window, eventQueues, keysPerMessage, historyMax, historyTTL: Int
+        var perChannel, conversations: Bool
+
+        init(_ settings: Settings) {
+            self.dedupTTL = settings.dedupTTLSeconds
+            self.auditMax = settings.auditMaxLength
+            self.rejectedMax = settings.rejectedMaxLength
+            self.rateMax = settings.maxRepliesPerWindow
+            self.window = settings.replyWindowSeconds
+            self.eventQueues = settings.eventEndpoints.count
+            self.keysPerMessage = settings.keysPerMessage
+            self.historyMax = settings.historyMaxLength
+            self.historyTTL = settings.historyTTLSeconds
+            self.perChannel = settings.optOutPerChannel
+            self.conversations = settings.conversations
+        }
+
+        /// Lua `local`s of these values. Numbers Redis reads back as arguments are strings, exact at any size.
+        var lua: String {
+            """
+            local ttl, auditMax, rejectedMax, rateMax, window = '\(self.dedupTTL)', '\(self.auditMax)', '\(self.rejectedMax)', \(self.rateMax), '\(self.window)'
+            local e, p, historyMax, historyTTL = \(self.eventQueues), \(self.keysPerMessage), \(self.historyMax), '\(self.historyTTL)'
+            local perChannel, conversations = \(self.perChannel), \(self.conversations)
+
+            """
+        }
+    }
+
+    /// The script's text for `constants`. `#!lua` (Redis 7 script flags, none set): Redis refuses the whole call up
+    /// front when it cannot write (OOM under noeviction, read-only replica), so a call never stops half-way through a
+    /// batch for that reason.
+    static func source(_ constants: Constants) -> String { Self.header + constants.lua + Self.body }
+
+    private static let header = """
         #!lua
         -- smshook ingest. KEYS: 1 audit, 2 replies, 3 rejected, 4 opt-out set, 5..4+E event queues, then P per
         -- message: dedup key, rate key, its channel's opt-out set (only when opt-out is scoped per channel: then it
         -- replaces KEYS[4]) and, with conversations, the number's conversation and history.
-        -- ARGV: 1 dedup ttl, 2 audit maxlen, 3 rejected maxlen, 4 max replies per window, 5 window seconds,
-        -- 6 rejected count R, 7 event queue count E, 8 keys per message P, 9 now (events' timestamp), 10 history length,
-        -- 11 history ttl, 12 opt-out per channel (1/0), 13 conversations (1/0), 14 some reply has {meta.} placeholders
-        -- (1/0), then E type lists (' message.received optout.changed '), R rejected records, then per message: dedup
-        -- value ('' = the audit record), audit record (JSON objects), reply job ('' when none is due), number ('' when
-        -- none), intent and, only when E > 0, its event id. The two JSON objects open with {"decision":"<expected>",
-        -- where expected is queued when a job is given, else no_reply; only when the decision differs is that head
-        -- rewritten (a new string: worth avoiding for every message). Every argument costs Redis about 1,000
-        -- instructions however short (parsed, copied into Lua, collected) and about 16 per byte (Lua hashes all of
-        -- it), so none is sent that a call does not need.
+        -- ARGV: 1 rejected count R, 2 now (events' timestamp; '' without event queues), 3 some reply has {meta.}
+        -- placeholders (1/0), then E type lists (' message.received optout.changed '), R rejected records, then per
+        -- message: dedup value ('' = the audit record), audit record (JSON objects), reply job ('' when none is due),
+        -- number ('' when none), intent and, only when E > 0, its event id. The two JSON objects open with
+        -- {"decision":"<expected>", where expected is queued when a job is given, else no_reply; only when the
+        -- decision differs is that head rewritten (a new string: worth avoiding for every message). Every argument
+        -- costs Redis about 1,000 instructions however short (parsed, copied into Lua, collected) and about 16 per
+        -- byte (Lua hashes all of it), so none is sent that a call does not need: the settings are the constants below.
         -- Returns per message: duplicate | queued | suppressed_optout | suppressed_rate | no_reply.
-        local ttl, auditMax, rejectedMax = ARGV[1], ARGV[2], ARGV[3]
-        local rateMax, window, r = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
-        local e, p, now = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9]
-        local historyMax, historyTTL = tonumber(ARGV[10]), ARGV[11]
-        local perChannel, conversations, placeholders = ARGV[12] == '1', ARGV[13] == '1', ARGV[14] == '1'
-        local base, m = 14 + e, e > 0 and 6 or 5  -- m: arguments per message
+
+        """
+
+    private static let body = """
+        local r, now, placeholders = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
+        local base, m = 3 + e, e > 0 and 6 or 5  -- m: arguments per message
         for i = 1, r do
           redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[base + i])
         end
         local function publish(kind, id, data)
           for q = 1, e do
-            if string.find(ARGV[14 + q], ' ' .. kind .. ' ', 1, true) then
+            if string.find(ARGV[3 + q], ' ' .. kind .. ' ', 1, true) then
               redis.call('LPUSH', KEYS[4 + q], id .. ' 0 {"type":"' .. kind .. '","timestamp":"' .. now .. '","data":' .. data .. '}')
             end
           end
@@ -261,7 +311,7 @@ public enum IngestScript {
     /// How many KEYS and ARGV one call has.
     public static func counts(entries: Int, rejected: Int, settings: Settings) -> (keys: Int, arguments: Int) {
         let e = settings.eventEndpoints.count
-        return (4 + e + settings.keysPerMessage * entries, 14 + e + rejected + settings.argumentsPerMessage * entries)
+        return (4 + e + settings.keysPerMessage * entries, 3 + e + rejected + settings.argumentsPerMessage * entries)
     }
 
     /// KEYS and ARGV for one call, as UTF-8 bytes.
@@ -329,19 +379,8 @@ public enum IngestScript {
                 emit(keys.history(entries[i].subscriber ?? "-"))
             }
         }
-        emit(settings.dedupTTLSeconds)
-        emit(settings.auditMaxLength)
-        emit(settings.rejectedMaxLength)
-        emit(settings.maxRepliesPerWindow)
-        emit(settings.replyWindowSeconds)
-        emit(rejected.count)
-        emit(settings.eventEndpoints.count)
-        emit(settings.keysPerMessage)
-        emit(entries.isEmpty ? "" : entries[0].receivedAt)
-        emit(settings.historyMaxLength)
-        emit(settings.historyTTLSeconds)
-        emit(settings.optOutPerChannel ? 1 : 0)
-        emit(settings.conversations ? 1 : 0)
+        emit(rejected.count)  // the settings are in the script's text (`script(for:)`)
+        emit(settings.eventEndpoints.isEmpty || entries.isEmpty ? "" : entries[0].receivedAt)
         emit(placeholders ? 1 : 0)
         for endpoint in settings.eventEndpoints { emit(endpoint.typeList) }
         for record in rejected { emit(record) }

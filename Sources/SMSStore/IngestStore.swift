@@ -15,8 +15,6 @@ public enum IngestOutcome: String, Sendable, Hashable {
 /// atomic per shard: when any call fails the whole request fails (503), and the provider's retry finds what was
 /// stored as duplicates and stores the rest.
 public struct IngestStore: Sendable {
-    public static let script = RedisScript(IngestScript.source)
-
     public let redis: RedisClient
     public let keys: KeySpace
     /// Replicas that must acknowledge the writes before an answer (0 = none), and how long to wait for them.
@@ -62,7 +60,7 @@ public struct IngestStore: Sendable {
                     entries: groups[shard]!.map { entries[$0] }, rejected: shard == first ? rejected : [],
                     keys: self.keys.shards[shard], settings: settings)
             }
-            let replies = await self.redis.evaluateEach(Self.script, calls: calls)
+            let replies = await self.redis.evaluateEach(IngestScript.script(for: settings), calls: calls)
             parts = zip(shards, replies).map { shard, reply in
                 Result { () throws(Failure) in
                     try Self.outcomes(reply.mapError { Failure.unavailable($0) }.get(), count: groups[shard]!.count)
@@ -111,16 +109,17 @@ public struct IngestStore: Sendable {
     private func call(
         _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: RedisKeys, settings: IngestScript.Settings
     ) async throws(Failure) -> [IngestOutcome] {
-        let call = Self.call(entries: entries, rejected: rejected, keys: shard, settings: settings)
+        let script = IngestScript.script(for: settings)
+        let call = Self.call(entries: entries, rejected: rejected, keys: shard, settings: settings, script: script)
         let reply: RedisReply
         do {
             if self.minReplicasAck > 0 {
                 let (r, acked) = try await self.redis.evaluate(
-                    Self.script, call: call, waitForReplicas: self.minReplicasAck, timeout: self.replicaAckTimeout)
+                    script, call: call, waitForReplicas: self.minReplicasAck, timeout: self.replicaAckTimeout)
                 guard acked >= self.minReplicasAck else { throw Failure.notReplicated(acked: acked, required: self.minReplicasAck) }
                 reply = r
             } else {
-                reply = try await self.redis.evaluate(Self.script, call: call)
+                reply = try await self.redis.evaluate(script, call: call)
             }
         } catch let error as Failure {
             throw error
@@ -131,12 +130,13 @@ public struct IngestStore: Sendable {
     }
 
     /// One shard's `EVALSHA`: KEYS, ARGV and the JSON records written straight into one RESP buffer.
+    /// - Parameter script: `IngestScript.script(for: settings)`, when the caller has it already.
     public static func call<Entries: RandomAccessCollection<IngestScript.Entry>>(
-        entries: Entries, rejected: [String], keys: RedisKeys, settings: IngestScript.Settings
+        entries: Entries, rejected: [String], keys: RedisKeys, settings: IngestScript.Settings, script: RedisScript? = nil
     ) -> RedisCommand {
         let counts = IngestScript.counts(entries: entries.count, rejected: rejected.count, settings: settings)
         var builder = RedisCommandBuilder(
-            evaluating: Self.script, keys: counts.keys, arguments: counts.arguments,
+            evaluating: script ?? IngestScript.script(for: settings), keys: counts.keys, arguments: counts.arguments,
             capacity: 512 + 1024 * entries.count + rejected.reduce(0) { $0 + $1.utf8.count + 16 })
         IngestScript.write(entries: entries, rejected: rejected, keys: keys, settings: settings) { builder.append($0) }
         return builder.command

@@ -80,11 +80,7 @@ public struct IngestService: Sendable {
         _ decoded: LegacyPayload.Decoded, rules: ReplyRules.Snapshot, settings: IngestScript.Settings, instance: String,
         now: String
     ) -> Prepared {
-        var settings = settings
-        settings.maxRepliesPerWindow = rules.policy.maxRepliesPerWindow
-        settings.replyWindowSeconds = rules.policy.windowSeconds
-        settings.eventEndpoints = rules.ingestEvents
-        settings.optOutPerChannel = rules.optOutPerChannel
+        let settings = Self.settings(settings, rules: rules)
         let events = !settings.eventEndpoints.isEmpty
         var entries: [IngestScript.Entry] = []
         entries.reserveCapacity(decoded.items.count)
@@ -126,6 +122,20 @@ public struct IngestService: Sendable {
         }
         return Prepared(entries: entries, rejected: rejected, results: results, settings: settings)
     }
+
+    /// The settings of a call under `rules`: the loop guard, the event endpoints and the opt-out scope come from the
+    /// config, which a reload replaces.
+    public static func settings(_ settings: IngestScript.Settings, rules: ReplyRules.Snapshot) -> IngestScript.Settings {
+        var settings = settings
+        settings.maxRepliesPerWindow = rules.policy.maxRepliesPerWindow
+        settings.replyWindowSeconds = rules.policy.windowSeconds
+        settings.eventEndpoints = rules.ingestEvents
+        settings.optOutPerChannel = rules.optOutPerChannel
+        return settings
+    }
+
+    /// The ingest script for the settings in force now (a config reload can change it).
+    public var script: RedisScript { IngestScript.script(for: Self.settings(self.settings, rules: self.rules.current)) }
 
     /// Runs the ingest script (one call per shard); per entry, its outcome.
     private func store(

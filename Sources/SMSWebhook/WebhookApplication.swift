@@ -39,7 +39,7 @@ public enum WebhookApplication {
         app.beforeServerStarts {
             do {
                 try await routes.ingest.keys.checkLayout(redis)
-                try await redis.load(IngestStore.script)
+                try await redis.load(routes.ingest.script)
                 if configuration.apiEnabled { try await redis.load(SendScript.script) }
             } catch let error as KeySpace.LayoutError {
                 logger.critical("refusing to start", metadata: ["error": "\(error)"])

@@ -173,9 +173,8 @@ public struct WebhookRoutes: Sendable {
     func readiness(logger: Logger) async -> Response {
         do {
             _ = try await self.redis.send("PING")
-            if try await !self.redis.isLoaded(IngestStore.script) {
-                try await self.redis.load(IngestStore.script)
-            }
+            let script = self.ingest.script
+            if try await !self.redis.isLoaded(script) { try await self.redis.load(script) }
             return JSONResponse.ok("{\"status\":\"ready\",\"redis\":\"ok\",\"script\":\"loaded\"}")
         } catch {
             logger.warning("not ready", metadata: ["redis.error": "\(error)"])

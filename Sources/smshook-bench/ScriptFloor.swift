@@ -21,9 +21,10 @@ enum ScriptFloor {
         environment["REDIS_URL"] = url
         let client = RedisClient(configuration: try RedisConfiguration(environment: environment), logger: Logger(label: "bench"))
         let maker = BatchMaker(rules: ReplyRules(try ReplyConfig.load(path: path).0).current)
+        let settings = IngestService.settings(.init(), rules: maker.rules)
         let variants = [
-            ("ingest script", RedisScript(IngestScript.source)), ("arguments only", RedisScript(IngestScript.Floor.argumentsOnly)),
-            ("commands only", RedisScript(IngestScript.Floor.commandsOnly)),
+            ("ingest script", IngestScript.script(for: settings)), ("arguments only", RedisScript(IngestScript.Floor.argumentsOnly)),
+            ("commands only", RedisScript(IngestScript.Floor.commandsOnly(settings))),
             ("arguments empty", RedisScript(IngestScript.Floor.argumentsOnly)),
         ]
         let emptied = variants.count - 1
@@ -151,7 +152,7 @@ struct BatchMaker {
             throw BenchError("every bench message must be accepted with a reply due")
         }
         // the layout `IngestScript.Floor` reads: no event endpoints, one opt-out set, no conversations
-        guard IngestScript.counts(entries: 100, rejected: 0, settings: call.settings) == (4 + 2 * 100, 14 + 5 * 100) else {
+        guard IngestScript.counts(entries: 100, rejected: 0, settings: call.settings) == (4 + 2 * 100, 3 + 5 * 100) else {
             throw BenchError("the config's events or per-channel opt-out change the argument layout the floor scripts read")
         }
         return IngestScript.arguments(entries: call.entries, rejected: [], keys: self.keys, settings: call.settings)

@@ -183,10 +183,26 @@ struct BinaryServeTests {
         }
         #expect(try await replyTo("help", 1) == "Reply YES or NO. Reply STOP to unsubscribe.")
         let before = try await configHash()
+        func replies(_ number: String, _ guids: [String]) async throws -> [String?] {
+            var out: [String?] = []
+            for guid in guids {
+                let body = JSONValue.object([("message", .string("yes")), ("number", .string(number)), ("guid", .string(guid))]).json
+                let r = try await serve.request(.post, "/api/webhook/sms-received", headers: [.contentType: "application/json"], body: body)
+                let json = try JSONParser.parse(Array((r.body ?? ByteBuffer()).readableBytesView))
+                guard case .array(let results)? = json["results"] else { out.append(nil); continue }
+                out.append(results.first?["reply"]?.stringValue)
+            }
+            return out
+        }
+        #expect(try await replies("+15550300010", ["hup-a1", "hup-a2"]) == ["queued", "queued"])
+        // the loop guard's limit is a constant of the ingest script's text: the reload gives a new script
         try original.replacingOccurrences(of: "help: \"Reply YES or NO. Reply STOP to unsubscribe.\"", with: "help: \"Reloaded help text.\"")
+            .replacingOccurrences(of: "max_replies: 3", with: "max_replies: 1")
             .write(to: file, atomically: true, encoding: .utf8)
         try await hangUpAndWait(for: "config reloaded")
         #expect(try await replyTo("help", 2) == "Reloaded help text.")
+        #expect(try await replies("+15550300011", ["hup-b1", "hup-b2"]) == ["queued", "suppressed_rate"])
+        #expect(try await serve.request(.get, "/readyz", admin: true).status == .ok)
         let after = try await configHash()
         #expect(after != nil && after != before, "the config hash metric follows the file")
         try "replies: [this is not: the config".write(to: file, atomically: true, encoding: .utf8)
