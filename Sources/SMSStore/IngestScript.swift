@@ -81,15 +81,18 @@ public enum IngestScript {
         for i = 1, r do
           redis.call('XADD', KEYS[3], 'MAXLEN', '~', rejectedMax, '*', 'data', ARGV[base + i])
         end
-        local function publish(kind, id, data)
-          for q = 1, e do
-            if string.find(ARGV[3 + q], ' ' .. kind .. ' ', 1, true) then
-              redis.call('LPUSH', KEYS[4 + q], id .. ' 0 {"type":"' .. kind .. '","timestamp":"' .. now .. '","data":' .. data .. '}')
+        local publish, optOutChanged  -- with event queues only: a closure made per call costs even when unused
+        if e > 0 then
+          publish = function(kind, id, data)
+            for q = 1, e do
+              if string.find(ARGV[3 + q], ' ' .. kind .. ' ', 1, true) then
+                redis.call('LPUSH', KEYS[4 + q], id .. ' 0 {"type":"' .. kind .. '","timestamp":"' .. now .. '","data":' .. data .. '}')
+              end
             end
           end
-        end
-        local function optOutChanged(id, number, optedOut)
-          publish('optout.changed', id .. '.optout', cjson.encode({number = number, opted_out = optedOut, source = 'keyword', at = now}))
+          optOutChanged = function(id, number, optedOut)
+            publish('optout.changed', id .. '.optout', cjson.encode({number = number, opted_out = optedOut, source = 'keyword', at = now}))
+          end
         end
         local out, jobs, heldDecision, heldAudit = {}, {}, nil, nil
         for j = 0, (#KEYS - 4 - e) / p - 1 do

@@ -188,6 +188,8 @@ grep -A14 '^| figure' "$dir/cluster.out" >&2 || true
 
 echo "heap allocations per request"
 allocs=$("$here/bench-allocs.sh" "$bin" | tee -a /dev/stderr)
+echo "Redis instructions per single-message request (Redis under callgrind)"
+redis_single=$("$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr | awk '$1 == "redis-single" {print $2}')
 alloc() { echo "$allocs" | awk -v r="$1" -v c="$2" '$1 == r {print $c}'; }
 
 pipeline=""
@@ -262,6 +264,7 @@ summary=$(cat <<TXT
 | worker drain, http provider to a local sink (40,000 jobs), median of 3 | **$drain_http jobs/s** (WORKER_FETCH_BATCH=1: $drain_http_single jobs/s) |
 | event delivery to a local sink (50,000 message.received events, one endpoint, EVENTS_CONCURRENCY=16, signed) | **$drain_events events/s** |
 | heap allocations per request (every malloc of serve, \`ops/bench/malloc-count.c\` preloaded; the difference of two runs of 1,000 and 6,000 requests) | GET /healthz **$(alloc get 2)** ($(alloc get 3) bytes); single-message ingest **$(alloc ingest 2)** ($(alloc ingest 3) bytes); batch of 100 **$(awk -v a="$(alloc batch100 2)" 'BEGIN {printf "%.1f", a / 100}') per message** ($(alloc batch100 2) per request) |
+| Redis instructions per single-message request (user space; Redis under callgrind, \`ops/scripts/bench-redis-single.sh\`: 300 then 600 requests, the difference; repeats within about 1%) | **$redis_single** |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
 TXT
 )
