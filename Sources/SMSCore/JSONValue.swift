@@ -150,12 +150,8 @@ public struct JSONWriter: Sendable {
             Self.appendDecimal(hundredths / 100, to: &self.bytes)
             self.bytes.append(UInt8(ascii: "."))
             let fraction = hundredths % 100
-            if fraction % 10 == 0 {
-                self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10))
-            } else {
-                self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10))
-                self.bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
-            }
+            self.bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10))
+            if fraction % 10 != 0 { self.bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10)) }
             self.setComma(true)
         } else {
             self.raw(value.isFinite ? String(value) : "null")

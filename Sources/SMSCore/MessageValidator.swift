@@ -74,9 +74,8 @@ public enum MessageValidator {
         guard let raw = try self.optionalText(value, field: field) else { return nil }
         let trimmed = raw.trimmingWhitespace()
         if trimmed.isEmpty { return nil }
-        var text = trimmed
-        let allowed = text.withUTF8(Self.isNumberText)  // a run over the bytes: no iterator, no dynamic casts
-        let count = allowed ? text.utf8.count : text.unicodeScalars.count  // allowed text is ASCII: a byte each
+        let allowed = trimmed.withUTF8Bytes(Self.isNumberText)  // a run over the bytes: no iterator, no dynamic casts
+        let count = allowed ? trimmed.utf8.count : trimmed.unicodeScalars.count  // allowed text is ASCII: a byte each
         guard count >= limits.minNumberLength && count <= limits.maxNumberLength else {
             throw PayloadError(
                 .invalidNumber,
@@ -86,7 +85,7 @@ public enum MessageValidator {
         guard allowed else {
             throw PayloadError(.invalidNumber, "\(field) is not a phone number or sender id", field: field)
         }
-        return text
+        return trimmed
     }
 
     /// ASCII letters, digits and ` +-_.()`, with `+` only in front.

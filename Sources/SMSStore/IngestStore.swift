@@ -41,6 +41,7 @@ public struct IngestStore: Sendable {
         async throws(Failure) -> [IngestOutcome]
     {
         if entries.isEmpty && rejected.isEmpty { return [] }
+        let script = IngestScript.script(for: settings)  // once per request, for every shard's call
         var groups: [Int: [Int]] = [:]  // shard → entry indices, in order
         if self.keys.isSharded {
             for i in entries.indices {
@@ -49,7 +50,8 @@ public struct IngestStore: Sendable {
         }
         let first = groups.keys.min() ?? 0
         if groups.count <= 1 {
-            return try await self.call(entries[...], rejected: rejected, shard: self.keys.shards[first], settings: settings)
+            return try await self.call(
+                entries[...], rejected: rejected, shard: self.keys.shards[first], settings: settings, script: script)
         }
         let shards = groups.keys.sorted()
         let parts: [Result<[IngestOutcome], Failure>]  // by shard, in `shards` order
@@ -58,9 +60,9 @@ public struct IngestStore: Sendable {
             let calls = shards.map { shard in
                 Self.call(
                     entries: groups[shard]!.map { entries[$0] }, rejected: shard == first ? rejected : [],
-                    keys: self.keys.shards[shard], settings: settings)
+                    keys: self.keys.shards[shard], settings: settings, script: script)
             }
-            let replies = await self.redis.evaluateEach(IngestScript.script(for: settings), calls: calls)
+            let replies = await self.redis.evaluateEach(script, calls: calls)
             parts = zip(shards, replies).map { shard, reply in
                 Result { () throws(Failure) in
                     try Self.outcomes(reply.mapError { Failure.unavailable($0) }.get(), count: groups[shard]!.count)
@@ -74,7 +76,9 @@ public struct IngestStore: Sendable {
                     let withRejected = shard == first ? rejected : []
                     group.addTask {
                         do throws(Failure) {
-                            let outcomes = try await self.call(part[...], rejected: withRejected, shard: self.keys.shards[shard], settings: settings)
+                            let outcomes = try await self.call(
+                                part[...], rejected: withRejected, shard: self.keys.shards[shard], settings: settings,
+                                script: script)
                             return (position, .success(outcomes))
                         } catch {
                             return (position, .failure(error))
@@ -107,9 +111,9 @@ public struct IngestStore: Sendable {
     }
 
     private func call(
-        _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: RedisKeys, settings: IngestScript.Settings
+        _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: RedisKeys, settings: IngestScript.Settings,
+        script: RedisScript
     ) async throws(Failure) -> [IngestOutcome] {
-        let script = IngestScript.script(for: settings)
         let call = Self.call(entries: entries, rejected: rejected, keys: shard, settings: settings, script: script)
         let reply: RedisReply
         do {

@@ -10,8 +10,8 @@ import SMSWebhook
 /// answers (what the arguments cost), one that runs the same commands with no other Lua (what the commands cost).
 /// The rest of the ingest script's figure is its own logic. A fourth run gives the first cut-down script as many
 /// arguments, each empty: what their number costs; the rest of the arguments' figure is what their bytes cost (Redis
-/// 7's Lua hashes every byte of every string it makes, ARGV included). Each variant runs CALLS calls of new messages, 4 in flight, 3 rounds
-/// alternating; Redis CPU from `INFO cpu`; medians printed. Meant for a Redis with nothing else to do.
+/// 7's Lua hashes every byte of every string it makes, ARGV included). Each variant runs CALLS calls of new
+/// messages, 4 in flight, 3 rounds alternating; Redis CPU from `INFO cpu`; medians printed. Meant for a Redis with nothing else to do.
 /// With `FLOOR_CALLGRIND=PID:FILE` (that Redis runs under `valgrind --tool=callgrind --callgrind-out-file=FILE`), one
 /// round counts the instructions Redis executes per message instead: the same figure in every run, for comparing
 /// two versions of the script where CPU time is too noisy.
