@@ -17,18 +17,25 @@ extension Worker {
     /// at a time in order, and the finishing transactions of the sent ones together (in one round trip, unless the
     /// first of them has waited `pendingSentLimit`: a crash between a send and its finish is what may send twice).
     /// A claim older than `claimFreshness` when its turn comes is taken again alone, so that a send always starts
-    /// well inside the claim's lease. A job on a rate-limited channel takes its turn alone (`process(_:shard:)`).
+    /// well inside the claim's lease. A job on a rate-limited channel takes its turn alone (`process(_:shard:)`),
+    /// after the others: its token wait and deferral (Redis round trips) never hold back another channel's jobs.
     func process(batch raws: [[UInt8]], shard: RedisKeys) async {
         var ready: [Routed] = []
+        var limited: [Routed] = []
         for raw in raws {
             guard let item = await self.route(raw, shard: shard) else { continue }
-            if item.channel.ratePerSecond > 0 {
-                await self.process(item, shard: shard)
-            } else {
-                ready.append(item)
-            }
+            if item.channel.ratePerSecond > 0 { limited.append(item) } else { ready.append(item) }
         }
-        guard !ready.isEmpty else { return }
+        if !ready.isEmpty { await self.sendTogether(ready, shard: shard) }
+        for item in limited {
+            if Task.isCancelled { break }  // past the drain deadline: the rest are given back
+            await self.process(item, shard: shard)
+        }
+    }
+
+    /// Jobs on channels without a send rate, fetched together: one round trip of claims, the sends in order, the
+    /// sent ones' finishes committed together.
+    private func sendTogether(_ ready: [Routed], shard: RedisKeys) async {
         let replies = await self.redis.evaluateEach(WorkerScripts.claim, calls: ready.map { self.claimCall(shard, $0) })
         let claimed = ContinuousClock.now
         let freshness = min(Duration.seconds(1), Duration.milliseconds(self.configuration.sendLeaseMS / 4))
