@@ -18,7 +18,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/
 start_redis() { # NAME PORT ARGS... -> pid in $started
     mkdir -p "$dir/$1"
     redis-server --port "$2" --bind 127.0.0.1 --dir "$dir/$1" --save "" --appendonly no --daemonize no \
-        --logfile "$dir/$1/redis.log" "${@:3}" &
+        --logfile "$dir/$1/redis.log" --enable-debug-command local "${@:3}" &
     started=$!
     pids+=($started)
     for _ in $(seq 200); do redis-cli -p "$2" ping >/dev/null 2>&1 && return; sleep 0.05; done
@@ -45,6 +45,16 @@ primaries=(); replicas=()
 for i in "${!ports[@]}"; do
     if redis-cli -p "${ports[$i]}" role | head -1 | grep -q master; then primaries+=("${node_pids[$i]}:${ports[$i]}"); else replicas+=("${node_pids[$i]}"); fi
 done
+
+# Redis at steady state, as in `make bench` (presize-redis.sh). The runs write about 0.75M keys per round (3 rounds:
+# 2.25M): the single server gets 4.5M keys first (tables of 2^23 slots, room for 3.9M more), each primary 2.2M
+# (2^22 slots, room for 2M; it gets a third of the runs' keys). The spread below counts only the runs' keys.
+echo "pre-sizing the Redis keyspaces"
+"$here/presize-redis.sh" 4500000 "$single_port"
+single_presized=$(redis-cli -p "$single_port" dbsize)
+"$here/presize-redis.sh" 6600000 "${ports[@]}"
+declare -A presized
+for x in "${primaries[@]}"; do presized[${x#*:}]=$(redis-cli -p "${x#*:}" dbsize); done
 
 start_serve() { # NAME REDIS_ENV... -> port in $serve_port, pid in $serve_pid
     local name=$1; shift
@@ -95,7 +105,8 @@ pair() { paste <(awk -v n="$1" -v c="$3" '$1 == n {print $c}' "$dir/results") <(
 
 # spread: keys and shards per primary
 spread=""; total=0
-for x in "${primaries[@]}"; do total=$((total + $(redis-cli -p "${x#*:}" dbsize))); done
+written() { echo $(( $(redis-cli -p "$1" dbsize) - ${presized[$1]} )); }  # the runs' keys on primary PORT
+for x in "${primaries[@]}"; do total=$((total + $(written "${x#*:}"))); done
 worst=0
 nodes=$(redis-cli -p "${ports[0]}" cluster nodes)
 owner_of() { echo "$nodes" | awk -v s="$1" '$3 ~ /master/ {for (i = 9; i <= NF; i++) {n = split($i, r, "-"); if (n == 1) r[2] = r[1]; if (s >= r[1] && s <= r[2]) print $2}}' | cut -d@ -f1; }
@@ -105,7 +116,7 @@ for s in $(seq 0 63); do
     shards_on[$o]=$(( ${shards_on[$o]:-0} + 1 ))
 done
 for x in "${primaries[@]}"; do
-    p=${x#*:}; n=$(redis-cli -p "$p" dbsize)
+    p=${x#*:}; n=$(written "$p")
     dev=$(awk -v n="$n" -v t="$total" 'BEGIN {e = t / 3; d = (n - e) / e * 100; printf "%+.1f", d}')
     worst=$(awk -v w="$worst" -v d="$dev" 'BEGIN {d = d < 0 ? -d : d; print (d > w ? d : w)}')
     spread+="127.0.0.1:$p: $n keys ($dev% from even), ${shards_on[127.0.0.1:$p]:-0} shards; "
@@ -184,7 +195,9 @@ summary=$(cat <<TXT
 Same run, same machine: one \`smshook serve\` on a single redis-server, one on a Redis Cluster of 3 primaries + 3
 replicas (64 shards), all on loopback and sharing the 2 cores with wrk (\`-t2 -c50 -d${duration}s\`); medians of $rounds
 alternating rounds. Redis CPU per message is the utime+stime of the Redis processes over the run divided by the
-messages: the three primaries together, and the replicas (which the single Redis does not have) apart.
+messages: the three primaries together, and the replicas (which the single Redis does not have) apart. Both start at
+steady state: pre-sized with keys that carry a TTL (the single Redis $(printf "%'d" "${single_presized}"), the cluster about
+$(printf "%'d" "${presized[${primaries[0]#*:}]}") per primary), so no hash table doubles during the runs.
 
 | figure | single Redis | Redis Cluster (3 primaries) | cluster / single |
 |---|---|---|---|
@@ -197,7 +210,7 @@ messages: the three primaries together, and the replicas (which the single Redis
 | batch of 100, Redis CPU per message (primaries) | $(med single-b100 6) µs | $(med cluster-b100 6) µs | |
 | batch of 100, p99 | $(med single-b100 4) | $(med cluster-b100 4) | |
 
-Keys per primary after the run: $spread. Largest deviation from an even spread: **${worst}%** (limit ±15%).
+Keys the runs wrote, per primary: $spread. Largest deviation from an even spread: **${worst}%** (limit ±15%).
 
 A reply job queued on an otherwise idle shard (a worker with 16 fetch loops polling 4 shards each, idle for 1.5 s so
 its poll pauses had grown to their longest, \`WORKER_POLL_MAX_MS\`=200) was sent after: ${pickups[*]} ms (5 shards,

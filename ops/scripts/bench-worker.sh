@@ -88,5 +88,12 @@ kill -TERM "$worker"; wait "$worker" || true
 sent=$(redis-cli -p "$port" EVAL "local n = 0 for i = 1, tonumber(ARGV[2]) do n = n + redis.call('EXISTS', ARGV[1] .. i) end return n" 0 "$prefix:sent:job-" "$jobs")
 awk -v n="$jobs" -v s="$start" -v e="$end" -v p="$provider" -v sent="$sent" \
     'BEGIN {printf "worker drain (%s): %d jobs, %d sent-markers, %.1f s, %d jobs/s\n", p, n, sent, e - s, n / (e - s)}'
-redis-cli -p "$port" EVAL "for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0" 0 "$prefix:*" >/dev/null
+# this run's keys go (SCAN in large steps, UNLINK in hundreds: a KEYS would hold Redis for the whole pre-sized keyspace)
+cursor=0
+while :; do
+    page=$(redis-cli -p "$port" scan "$cursor" match "$prefix:*" count 10000)
+    cursor=$(head -1 <<<"$page")
+    tail -n +2 <<<"$page" | xargs -r -d '\n' -n 500 redis-cli -p "$port" unlink >/dev/null
+    [ "$cursor" = 0 ] && break
+done
 if [ -n "${config:-}" ]; then rm -f "$config"; fi

@@ -20,19 +20,10 @@ redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save "" --appendonl
 redis=$!
 pids+=($redis)
 for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
-# Redis at steady state. A service that has run for a week holds a week of dedup keys and its hash tables no longer
-# grow; an empty Redis doubles them again and again during the runs, and each doubling is an incremental rehash
-# that taxes every command while it lasts (+15-20% of Redis CPU per message, measured by replaying the script).
-# So the keyspace is pre-sized first: 2^23+ keys with a TTL (tables of 2^24 slots, room for 8.3M more keys than
-# that, more than the runs write), and the rehash left to finish. `tables` prints both tables' sizes.
+# Redis at steady state (`presize-redis.sh` says why): 2^23+ keys with a TTL (tables of 2^24 slots, room for 8.3M
+# more keys than that, more than the runs write). `tables` prints both tables' sizes.
 tables() { redis-cli -p "$rport" debug htstats 0 | tr -d '\r' | awk '/table size/ {printf "%s%s", sep, $3; sep = "/"}'; }
-# presize PORT KEYS: KEYS keys with a TTL, then waits (up to 200 s) for the rehash they started to finish
-presize() {
-    redis-benchmark -p "$1" -n "$2" -r 1000000000 -P 100 -c 4 -q SET bench:presize:__rand_int__ "" EX 604800 >/dev/null
-    redis-cli -p "$1" config set hz 500 >/dev/null  # the rehash runs in serverCron: 1 ms per call
-    for _ in $(seq 100); do redis-cli -p "$1" debug htstats 0 | grep -q "rehashing target" || break; sleep 2; done
-    redis-cli -p "$1" config set hz 10 >/dev/null
-}
+presize() { "$here/presize-redis.sh" "$2" "$1"; }  # presize PORT KEYS
 echo "pre-sizing the Redis keyspace"
 presize "$rport" 8500000
 presized_keys=$(redis-cli -p "$rport" dbsize)
