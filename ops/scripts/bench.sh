@@ -20,12 +20,13 @@ redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save "" --appendonl
 redis=$!
 pids+=($redis)
 for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
-# Redis at steady state (`presize-redis.sh` says why): 2^23+ keys with a TTL (tables of 2^24 slots, room for 8.3M
-# more keys than that, more than the runs write). `tables` prints both tables' sizes.
+# Redis at steady state (`presize-redis.sh` says why): 2^24+ keys with a TTL (tables of 2^25 slots, room for 16M more
+# keys; the runs write about 8.3M, and with tables of 2^24 the worker drains' sent markers once tipped them into a
+# doubling). `tables` prints both tables' sizes.
 tables() { redis-cli -p "$rport" debug htstats 0 | tr -d '\r' | awk '/table size/ {printf "%s%s", sep, $3; sep = "/"}'; }
 presize() { "$here/presize-redis.sh" "$2" "$1"; }  # presize PORT KEYS
 echo "pre-sizing the Redis keyspace"
-presize "$rport" 8500000
+presize "$rport" 17000000
 presized_keys=$(redis-cli -p "$rport" dbsize)
 presized_tables=$(tables)
 echo "  $presized_keys keys, tables (main/expires) of $presized_tables slots"
