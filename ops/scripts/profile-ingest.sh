@@ -4,13 +4,14 @@
 # read the same way, no Redis) and the bare POST with one Redis round trip (`POST /bench/ping`): one redis-server (pre-sized, 1M keys) and one release `serve` on loopback, then for
 # each route wrk -t2 -c50 -d5s under `perf record -e cpu-clock -g` of serve alone. Prints, per request, the server
 # CPU from /proc split by phase (ops/bench/perf-phases.py): what the ingest adds to the bare POST, step by step.
-# Writes the table to OUT_FILE when given. Needs perf (linux-perf) and python3. Stops all it started.
+# Writes the table to OUT_FILE when given. Needs perf (linux-perf), python3 and `swift demangle`. Stops all it started.
 set -euo pipefail
 bin=${1:?usage: profile-ingest.sh PATH_TO_SMSHOOK [OUT_FILE]}
 out=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 command -v perf >/dev/null || { echo "profile-ingest: perf is missing (apt-get install linux-perf)" >&2; exit 1; }
+command -v swift >/dev/null || { echo "profile-ingest: swift is missing (its demangler names the frames)" >&2; exit 1; }
 dir=$(mktemp -d -t smshook-profile.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$dir"' EXIT
