@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Server CPU per request by phase, from `perf script | swift demangle` output of `smshook serve` (profile-ingest.sh).
 
-Usage: perf-phases.py NAME:SCRIPT:REQUESTS:CPU_US [NAME:SCRIPT:REQUESTS:CPU_US ...]
+Usage: perf-phases.py NAME:STACKS:CPU_US [NAME:STACKS:CPU_US ...]
 
 A sample goes to the first phase in PHASES with a frame anywhere in its stack that matches (so the runtime, libc and
 kernel work done for our code counts with it; the order puts inner steps before the ones that call them). A sample
@@ -74,13 +74,18 @@ def phase(frames):
 def main(runs):
     table, order = {}, []
     for run in runs:
-        name, path, requests, cpu = run.split(":")
+        try:
+            name, rest = run.split(":", 1)
+            path, cpu = rest.rsplit(":", 1)
+            cpu = float(cpu)
+        except ValueError:
+            sys.exit(f"perf-phases: {run!r} is not NAME:STACKS:CPU_US")
         counts = collections.Counter(phase(s) for s in stacks(path))
         total = sum(counts.values())
         if total == 0:
             sys.exit(f"perf-phases: no samples in {path}")
-        table[name] = {k: v / total * float(cpu) for k, v in counts.items()}
-        table[name]["total"] = float(cpu)
+        table[name] = {k: v / total * cpu for k, v in counts.items()}
+        table[name]["total"] = cpu
         order.append(name)
     names = [p for p, _ in PHASES] + [FRAMEWORK, KERNEL]
     diff = len(order) >= 2

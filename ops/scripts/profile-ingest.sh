@@ -49,7 +49,7 @@ for route in barepost barepost+ping ingest; do
     cpu=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$requests" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
     echo "$route: $requests requests, $(awk '/Requests\/sec/ {print $2}' "$dir/$route.wrk") req/s, $cpu µs CPU/req" >&2
     perf script -i "$dir/$route.data" -F comm,tid,ip,sym,dso 2>/dev/null | swift demangle >"$dir/$route.stacks"
-    runs+=("$route:$dir/$route.stacks:$requests:$cpu")
+    runs+=("$route:$dir/$route.stacks:$cpu")
 done
 table=$(python3 "$root/ops/bench/perf-phases.py" "${runs[@]}")
 echo "$table"
