@@ -24,9 +24,8 @@ for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sle
 # keys; the runs write about 8.3M, and with tables of 2^24 the worker drains' sent markers once tipped them into a
 # doubling). `tables` prints both tables' sizes.
 tables() { redis-cli -p "$rport" debug htstats 0 | tr -d '\r' | awk '/table size/ {printf "%s%s", sep, $3; sep = "/"}'; }
-presize() { "$here/presize-redis.sh" "$2" "$1"; }  # presize PORT KEYS
 echo "pre-sizing the Redis keyspace"
-presize "$rport" 17000000
+"$here/presize-redis.sh" 17000000 "$rport"
 presized_keys=$(redis-cli -p "$rport" dbsize)
 presized_tables=$(tables)
 echo "  $presized_keys keys, tables (main/expires) of $presized_tables slots"
@@ -211,7 +210,7 @@ if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one messag
     floor_redis=$!
     pids+=($floor_redis)
     for _ in $(seq 200); do redis-cli -p "$fport" ping >/dev/null 2>&1 && break; sleep 0.05; done
-    presize "$fport" 3000000
+    "$here/presize-redis.sh" 3000000 "$fport"
     floor=$("$bench_bin" floor "redis://127.0.0.1:$fport" "$root/config/smshook.yaml" 300 | tee -a /dev/stderr)
     kill "$floor_redis"; wait "$floor_redis" 2>/dev/null || true
     # the same in instructions, which do not vary from run to run: Redis under callgrind (about 50x slower, so
@@ -224,7 +223,7 @@ if [ -n "$bench_bin" ]; then  # CPU per step of the pure ingest path, one messag
     floor_redis=$!
     pids+=($floor_redis)
     for _ in $(seq 300); do redis-cli -p "$fport" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    presize "$fport" 400000
+    "$here/presize-redis.sh" 400000 "$fport"
     floor_instructions=$(FLOOR_CALLGRIND="$floor_redis:$dir/callgrind.out" "$bench_bin" floor "redis://127.0.0.1:$fport" \
         "$root/config/smshook.yaml" 100 | tee -a /dev/stderr)
     kill "$floor_redis"; wait "$floor_redis" 2>/dev/null || true
