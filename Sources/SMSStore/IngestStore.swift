@@ -20,11 +20,22 @@ public struct IngestStore: Sendable {
     /// Replicas that must acknowledge the writes before an answer (0 = none), and how long to wait for them.
     public var minReplicasAck = 0
     public var replicaAckTimeout: Duration = .seconds(1)
+    /// Ingest calls in flight to a shard at once; requests of up to `MergedCalls.mergeable` messages arriving
+    /// meanwhile share the next call (up to 100 messages). 0: every request its own call. Larger requests, those over
+    /// several shards and those with a replica ack always go on their own.
+    public var callsInFlight: Int {
+        get { self.merging.limit }
+        set { self.merging = MergedCalls(shards: self.keys.shards.count, limit: newValue) }
+    }
+    private(set) var merging: MergedCalls
 
-    public init(redis: RedisClient, keys: KeySpace) {
+    public init(redis: RedisClient, keys: KeySpace, callsInFlight: Int = IngestStore.defaultCallsInFlight) {
         self.redis = redis
         self.keys = keys
+        self.merging = MergedCalls(shards: keys.shards.count, limit: callsInFlight)
     }
+
+    public static let defaultCallsInFlight = 2
 
     public enum Failure: Error, Sendable {
         /// Redis did not take the call (down, timeout, refused the script).
@@ -50,6 +61,9 @@ public struct IngestStore: Sendable {
         }
         let first = groups.keys.min() ?? 0
         if groups.count <= 1 {
+            if self.merging.limit > 0, self.minReplicasAck == 0, entries.count <= MergedCalls.mergeable {
+                return try await self.merged(entries[...], rejected: rejected, shard: first, settings: settings, script: script)
+            }
             return try await self.call(
                 entries[...], rejected: rejected, shard: self.keys.shards[first], settings: settings, script: script)
         }
@@ -110,7 +124,7 @@ public struct IngestStore: Sendable {
         return outcomes
     }
 
-    private func call(
+    func call(
         _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: RedisKeys, settings: IngestScript.Settings,
         script: RedisScript
     ) async throws(Failure) -> [IngestOutcome] {

@@ -32,6 +32,8 @@ public struct ServeConfiguration: Sendable {
     /// Replicas that must acknowledge each ingest before a 2xx (`WAIT`); 0 = do not wait.
     public var minReplicasAck = 0
     public var replicaAckTimeout: Duration = .seconds(1)
+    /// Ingest script calls in flight per shard; requests arriving meanwhile share the next call (0: no merging).
+    public var ingestCallsInFlight = IngestStore.defaultCallsInFlight
     /// Outage spool (`SMSHOOK_SPOOL_DIR`): calls that Redis cannot take are fsynced there and replayed; nil: 503.
     public var spoolDirectory: String?
     public var spoolMaxBytes = 256 << 20
@@ -103,6 +105,8 @@ public struct ServeConfiguration: Sendable {
         self.bodyTimeout = .milliseconds(try reader.int("SMSHOOK_BODY_TIMEOUT_MS", default: 10_000, range: 100...600_000))
         self.minReplicasAck = try reader.int("REDIS_MIN_REPLICAS_ACK", default: 0, range: 0...16)
         self.replicaAckTimeout = .milliseconds(try reader.int("REDIS_REPLICA_ACK_TIMEOUT_MS", default: 1000, range: 1...60_000))
+        self.ingestCallsInFlight = try reader.int(
+            "REDIS_INGEST_CALLS", default: IngestStore.defaultCallsInFlight, range: 0...64)
         self.spoolDirectory = env["SMSHOOK_SPOOL_DIR"].flatMap { $0.isEmpty ? nil : $0 }
         self.spoolMaxBytes = try reader.int("SMSHOOK_SPOOL_MAX_BYTES", default: self.spoolMaxBytes, range: 4096...(1 << 40))
         self.retryAfterSeconds = try reader.int("SMSHOOK_RETRY_AFTER", default: self.retryAfterSeconds, range: 1...3600)

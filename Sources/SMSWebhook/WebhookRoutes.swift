@@ -34,6 +34,7 @@ public struct WebhookRoutes: Sendable {
         self.ingest.stats = self.stats
         self.ingest.store.minReplicasAck = configuration.minReplicasAck
         self.ingest.store.replicaAckTimeout = configuration.replicaAckTimeout
+        self.ingest.store.callsInFlight = configuration.ingestCallsInFlight
     }
 
     /// The public port: the webhook routes and `/healthz`, nothing else.

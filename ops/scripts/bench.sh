@@ -80,6 +80,7 @@ with_events() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/${1:-$server}/stat"; }
+script_calls() { redis-cli -p "$rport" INFO commandstats | awk -F'[=,]' '/^cmdstat_evalsha:/ {n = $2} END {print n + 0}'; }
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
 # run NAME MESSAGES_PER_REQUEST [wrk args...]: appends "name rps msgs/s p50 p99 cpu_us_per_req" to results
 run() {
@@ -87,13 +88,15 @@ run() {
     local before after out rps reqs
     echo 5 >"/proc/$server/clear_refs" 2>/dev/null || true  # restart the peak RSS count for this load
     before=$(cpu_ticks)
-    local redis_before
+    local redis_before calls_before
     redis_before=$(cpu_ticks "$redis")
+    calls_before=$(script_calls)
     local path=${PATH_SUFFIX:-}
     out=$(wrk -t2 -c50 -d"${duration}s" --latency "$@" "$url$path" 2>&1)
     after=$(cpu_ticks)
-    local redis_after
+    local redis_after calls_after
     redis_after=$(cpu_ticks "$redis")
+    calls_after=$(script_calls)
     rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     reqs=$(echo "$out" | awk '/requests in/ {print $1}')
     local p50 p99
@@ -106,7 +109,9 @@ run() {
     local rss redis_cpu
     rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
     redis_cpu=$(awk -v t=$((redis_after - redis_before)) -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
-    echo "$name $rps $(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}') $p50 $p99 $cpu ${non2xx:-0} $rss $redis_cpu" >>"$dir/results"
+    local per_call  # requests per ingest script call (merged calls carry several)
+    per_call=$(awk -v c=$((calls_after - calls_before)) -v n="$reqs" 'BEGIN {printf "%.1f", c > 0 ? n / c : 0}')
+    echo "$name $rps $(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}') $p50 $p99 $cpu ${non2xx:-0} $rss $redis_cpu $per_call" >>"$dir/results"
     printf '  %-12s %9s req/s %9s msg/s  p50 %6s ms  p99 %6s ms  cpu %7s us/req (redis %s)  non-2xx %s  peak RSS %s MB\n' \
         "$name" "$rps" "$(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}')" "$p50" "$p99" "$cpu" "$redis_cpu" "${non2xx:-0}" "$rss"
 }
@@ -181,6 +186,10 @@ echo "heap allocations per request"
 allocs=$("$here/bench-allocs.sh" "$bin" | tee -a /dev/stderr)
 echo "Redis instructions per single-message request (Redis under callgrind)"
 redis_single=$("$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr | awk '$1 == "redis-single" {print $2}')
+echo "the same from 50 connections at once: merged calls (the default), then one call per request"
+redis_merged=$(CONCURRENCY=50 "$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr | sed -n 's/^redis-single //p')
+redis_unmerged=$(CONCURRENCY=50 REDIS_INGEST_CALLS=0 "$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr |
+    sed -n 's/^redis-single //p')
 alloc() { echo "$allocs" | awk -v r="$1" -v c="$2" '$1 == r {print $c}'; }
 
 pipeline=""
@@ -233,7 +242,7 @@ summary=$(cat <<TXT
 | figure | median of $rounds rounds |
 |---|---|
 | bare route (GET /healthz) | $(med bare 2) req/s, p50 $(med bare 4) ms, p99 $(med bare 5) ms, $(med bare 6) µs CPU/req |
-| single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req (Redis: $(med single 9) µs/req) |
+| single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req (Redis: $(med single 9) µs/req; $(med single 10) requests per script call, \`REDIS_INGEST_CALLS\` merging) |
 | **ingest / bare** (requests/s, same round) | **$(ratio)** |
 | **ingest CPU / bare CPU** per request | **$(cpuratio)** |
 | bare POST route (\`POST /bench/discard\`: the same body read as the webhook reads it, dropped, an answer of the ingest's size) | $(med barepost 2) req/s, p99 $(med barepost 5) ms, $(med barepost 6) µs CPU/req |
@@ -256,6 +265,7 @@ summary=$(cat <<TXT
 | event delivery to a local sink (50,000 message.received events, one endpoint, EVENTS_CONCURRENCY=16, signed) | **$drain_events events/s** |
 | heap allocations per request (every malloc of serve, \`ops/bench/malloc-count.c\` preloaded; the difference of two runs of 1,000 and 6,000 requests) | GET /healthz **$(alloc get 2)** ($(alloc get 3) bytes); single-message ingest **$(alloc ingest 2)** ($(alloc ingest 3) bytes); batch of 100 **$(awk -v a="$(alloc batch100 2)" 'BEGIN {printf "%.1f", a / 100}') per message** ($(alloc batch100 2) per request) |
 | Redis instructions per single-message request (user space; Redis under callgrind, \`ops/scripts/bench-redis-single.sh\`: 300 then 600 requests, the difference; repeats within about 1%) | **$redis_single** |
+| the same from 50 connections at once (\`CONCURRENCY=50\`): requests arriving while 2 ingest calls are in flight share the next call | **$redis_merged**; one call per request (\`REDIS_INGEST_CALLS=0\`): $redis_unmerged |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
 TXT
 )
