@@ -110,7 +110,7 @@ run() {
     rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$server/status")
     redis_cpu=$(awk -v t=$((redis_after - redis_before)) -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
     local per_call  # requests per ingest script call (merged calls carry several)
-    per_call=$(awk -v c=$((calls_after - calls_before)) -v n="$reqs" 'BEGIN {printf "%.1f", c > 0 ? n / c : 0}')
+    per_call=$(awk -v c=$((calls_after - calls_before)) -v n="$reqs" 'BEGIN {printf "%.1f", (c > 0 ? n / c : 0)}')
     echo "$name $rps $(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}') $p50 $p99 $cpu ${non2xx:-0} $rss $redis_cpu $per_call" >>"$dir/results"
     printf '  %-12s %9s req/s %9s msg/s  p50 %6s ms  p99 %6s ms  cpu %7s us/req (redis %s)  non-2xx %s  peak RSS %s MB\n' \
         "$name" "$rps" "$(awk -v r="$rps" -v p="$per" 'BEGIN {printf "%.0f", r * p}')" "$p50" "$p99" "$cpu" "$redis_cpu" "${non2xx:-0}" "$rss"
