@@ -32,7 +32,8 @@ public struct ServeConfiguration: Sendable {
     /// Replicas that must acknowledge each ingest before a 2xx (`WAIT`); 0 = do not wait.
     public var minReplicasAck = 0
     public var replicaAckTimeout: Duration = .seconds(1)
-    /// Ingest script calls in flight per shard; requests arriving meanwhile share the next call (0: no merging).
+    /// Ingest script calls in flight per shard; requests arriving meanwhile share the next call (0, the default: no
+    /// merging).
     public var ingestCallsInFlight = IngestStore.defaultCallsInFlight
     /// Outage spool (`SMSHOOK_SPOOL_DIR`): calls that Redis cannot take are fsynced there and replayed; nil: 503.
     public var spoolDirectory: String?

@@ -43,9 +43,9 @@ import Testing
         #expect(self.error(["SMSHOOK_ADMIN_PORT": "70000"])?.hasPrefix("SMSHOOK_ADMIN_PORT") == true)
     }
 
-    @Test func mergedIngestCallsAreOnByDefaultAndBounded() throws {
-        #expect(try ServeConfiguration(environment: self.base, defaultInstanceID: "t").ingestCallsInFlight == 2)
-        #expect(try ServeConfiguration(environment: self.base.merging(["REDIS_INGEST_CALLS": "0"]) { $1 }, defaultInstanceID: "t").ingestCallsInFlight == 0)
+    @Test func mergedIngestCallsAreOffByDefaultAndBounded() throws {
+        #expect(try ServeConfiguration(environment: self.base, defaultInstanceID: "t").ingestCallsInFlight == 0)
+        #expect(try ServeConfiguration(environment: self.base.merging(["REDIS_INGEST_CALLS": "2"]) { $1 }, defaultInstanceID: "t").ingestCallsInFlight == 2)
         #expect(self.error(["REDIS_INGEST_CALLS": "65"])?.hasPrefix("REDIS_INGEST_CALLS") == true)
         #expect(self.error(["REDIS_INGEST_CALLS": "two"])?.hasPrefix("REDIS_INGEST_CALLS") == true)
     }

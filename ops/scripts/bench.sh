@@ -54,10 +54,19 @@ REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$evport SMSHOOK_ADMIN_PORT=$ev
 events_server=$!
 pids+=($events_server)
 for _ in $(seq 200); do curl -sf "localhost:$evaport/readyz" >/dev/null && break; sleep 0.05; done
+# the same serve with merged ingest calls (REDIS_INGEST_CALLS=2): requests arriving while 2 calls are in flight share
+# the next one
+mgport=$("$here/free-port.sh"); mgaport=$("$here/free-port.sh")
+REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$mgport SMSHOOK_ADMIN_PORT=$mgaport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
+    SMSHOOK_CONFIG="$root/config/smshook.yaml" REDIS_INGEST_CALLS=2 LOG_LEVEL=error "$bin" serve >"$dir/serve-merged.log" 2>&1 &
+merged_server=$!
+pids+=($merged_server)
+for _ in $(seq 200); do curl -sf "localhost:$mgaport/readyz" >/dev/null && break; sleep 0.05; done
 main_server=$server
 main_url=$url
 # with_spool CMD...: runs CMD against the serve that has a spool directory
 with_spool() { server=$spool_server url="http://127.0.0.1:$spport" "$@"; server=$main_server; url=$main_url; }
+with_merging() { server=$merged_server url="http://127.0.0.1:$mgport" "$@"; server=$main_server; url=$main_url; }
 # with_console CMD...: runs CMD while an operator's browser reloads the console dashboard every second (its default
 # is every 10 s): the dashboard's reads (every shard's queues, the minute series, workers) next to the ingest
 with_console() {
@@ -125,6 +134,7 @@ for r in $(seq "$rounds"); do
     RUN="r$r-q" MODE=single TARGET=/bench/ping run barepostping 0 -s "$lua"
     run refused 0 -s "$root/ops/bench/refused.lua"
     RUN="r$r-s" MODE=single run single 1 -s "$lua"
+    RUN="r$r-m" MODE=single with_merging run merged 1 -s "$lua"
     RUN="r$r-sp" MODE=single with_spool run spool 1 -s "$lua"
     RUN="r$r-ev" MODE=single with_events run events1 1 -s "$lua"
     RUN="r$r-c" MODE=single with_console run console 1 -s "$lua"
@@ -186,9 +196,9 @@ echo "heap allocations per request"
 allocs=$("$here/bench-allocs.sh" "$bin" | tee -a /dev/stderr)
 echo "Redis instructions per single-message request (Redis under callgrind)"
 redis_single=$("$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr | awk '$1 == "redis-single" {print $2}')
-echo "the same from 50 connections at once: merged calls (the default), then one call per request"
-redis_merged=$(CONCURRENCY=50 "$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr | sed -n 's/^redis-single //p')
-redis_unmerged=$(CONCURRENCY=50 REDIS_INGEST_CALLS=0 "$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr |
+echo "the same from 50 connections at once: one call per request (the default), then merged calls"
+redis_unmerged=$(CONCURRENCY=50 "$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr | sed -n 's/^redis-single //p')
+redis_merged=$(CONCURRENCY=50 REDIS_INGEST_CALLS=2 "$here/bench-redis-single.sh" "$bin" | tee -a /dev/stderr |
     sed -n 's/^redis-single //p')
 alloc() { echo "$allocs" | awk -v r="$1" -v c="$2" '$1 == r {print $c}'; }
 
@@ -242,7 +252,8 @@ summary=$(cat <<TXT
 | figure | median of $rounds rounds |
 |---|---|
 | bare route (GET /healthz) | $(med bare 2) req/s, p50 $(med bare 4) ms, p99 $(med bare 5) ms, $(med bare 6) µs CPU/req |
-| single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req (Redis: $(med single 9) µs/req; $(med single 10) requests per script call, \`REDIS_INGEST_CALLS\` merging) |
+| single-message ingest | $(med single 2) req/s, p50 $(med single 4) ms, p99 $(med single 5) ms, $(med single 6) µs CPU/req (Redis: $(med single 9) µs/req) |
+| single-message ingest with merged calls (\`REDIS_INGEST_CALLS=2\`: requests arriving while 2 calls are in flight share the next one) | $(med merged 2) req/s, p99 $(med merged 5) ms, $(med merged 6) µs CPU/req, Redis $(med merged 9) µs/req, $(med merged 10) requests per script call: **$(pair merged single 2)× the requests/s, $(pair merged single 6)× the server CPU and $(pair merged single 9)× the Redis CPU per request** of the same ingest with one call per request (same round) |
 | **ingest / bare** (requests/s, same round) | **$(ratio)** |
 | **ingest CPU / bare CPU** per request | **$(cpuratio)** |
 | bare POST route (\`POST /bench/discard\`: the same body read as the webhook reads it, dropped, an answer of the ingest's size) | $(med barepost 2) req/s, p99 $(med barepost 5) ms, $(med barepost 6) µs CPU/req |
@@ -265,7 +276,7 @@ summary=$(cat <<TXT
 | event delivery to a local sink (50,000 message.received events, one endpoint, EVENTS_CONCURRENCY=16, signed) | **$drain_events events/s** |
 | heap allocations per request (every malloc of serve, \`ops/bench/malloc-count.c\` preloaded; the difference of two runs of 1,000 and 6,000 requests) | GET /healthz **$(alloc get 2)** ($(alloc get 3) bytes); single-message ingest **$(alloc ingest 2)** ($(alloc ingest 3) bytes); batch of 100 **$(awk -v a="$(alloc batch100 2)" 'BEGIN {printf "%.1f", a / 100}') per message** ($(alloc batch100 2) per request) |
 | Redis instructions per single-message request (user space; Redis under callgrind, \`ops/scripts/bench-redis-single.sh\`: 300 then 600 requests, the difference; repeats within about 1%) | **$redis_single** |
-| the same from 50 connections at once (\`CONCURRENCY=50\`): requests arriving while 2 ingest calls are in flight share the next call | **$redis_merged**; one call per request (\`REDIS_INGEST_CALLS=0\`): $redis_unmerged |
+| the same from 50 connections at once (\`CONCURRENCY=50\`) | one call per request (the default): $redis_unmerged; merged calls (\`REDIS_INGEST_CALLS=2\`): **$redis_merged** |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
 TXT
 )
