@@ -23,7 +23,8 @@ public struct IngestStore: Sendable {
     /// Ingest calls in flight to a shard at once; requests of up to `MergedCalls.mergeable` messages arriving
     /// meanwhile share the next call (up to 100 messages). 0 (the default): every request its own call. Larger
     /// requests, those over several shards and those with a replica ack always go on their own. Merging saves Redis
-    /// about a third of its work per single message and costs serve 4–13% more CPU (see BENCHMARKS.md).
+    /// about a third of its work per single message and costs serve 4–13% more CPU (see BENCHMARKS.md). Set it before
+    /// the first `store` (it starts a new queue).
     public var callsInFlight: Int {
         get { self.merging.limit }
         set { self.merging = MergedCalls(shards: self.keys.shards.count, limit: newValue) }
