@@ -29,7 +29,6 @@ final class MergedCalls: Sendable {
     /// Requests of more messages go on their own: they already share a call's fixed cost among their messages.
     static let mergeable = 10
     let limit: Int
-    let maxMessages: Int
     private let shards: Mutex<[CallMerging<Pending, IngestScript.Settings>]>
 
     /// - Parameters:
@@ -37,7 +36,6 @@ final class MergedCalls: Sendable {
     ///   - maxMessages: the most messages one merged call carries.
     init(shards: Int, limit: Int, maxMessages: Int = 100) {
         self.limit = limit
-        self.maxMessages = maxMessages
         self.shards = Mutex(Array(repeating: CallMerging(limit: limit, maxMessages: maxMessages), count: max(1, shards)))
     }
 
@@ -99,16 +97,5 @@ extension IngestStore {
         }
         self.merging.finished(shard: shard)
         return try mine.get()
-    }
-
-    private func result(
-        _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: Int, settings: IngestScript.Settings,
-        script: RedisScript
-    ) async -> Result<[IngestOutcome], Failure> {
-        do throws(Failure) {
-            return .success(try await self.call(entries, rejected: rejected, shard: self.keys.shards[shard], settings: settings, script: script))
-        } catch {
-            return .failure(error)
-        }
     }
 }

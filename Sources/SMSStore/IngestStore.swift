@@ -91,14 +91,7 @@ public struct IngestStore: Sendable {
                     let part = groups[shard]!.map { entries[$0] }
                     let withRejected = shard == first ? rejected : []
                     group.addTask {
-                        do throws(Failure) {
-                            let outcomes = try await self.call(
-                                part[...], rejected: withRejected, shard: self.keys.shards[shard], settings: settings,
-                                script: script)
-                            return (position, .success(outcomes))
-                        } catch {
-                            return (position, .failure(error))
-                        }
+                        (position, await self.result(part[...], rejected: withRejected, shard: shard, settings: settings, script: script))
                     }
                 }
                 var parts = [Result<[IngestOutcome], Failure>](repeating: .success([]), count: shards.count)
@@ -126,7 +119,19 @@ public struct IngestStore: Sendable {
         return outcomes
     }
 
-    func call(
+    /// `call` to shard number `shard`, its failure as a value (for callers answering several requests or shards).
+    func result(
+        _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: Int, settings: IngestScript.Settings,
+        script: RedisScript
+    ) async -> Result<[IngestOutcome], Failure> {
+        do throws(Failure) {
+            return .success(try await self.call(entries, rejected: rejected, shard: self.keys.shards[shard], settings: settings, script: script))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func call(
         _ entries: ArraySlice<IngestScript.Entry>, rejected: [String], shard: RedisKeys, settings: IngestScript.Settings,
         script: RedisScript
     ) async throws(Failure) -> [IngestOutcome] {
