@@ -19,7 +19,7 @@ extension WebhookRoutes {
             let record = SpoolRecord.encode(.init(
                 decoded: decoded, receivedAt: Timestamp.now(), route: route, instance: self.configuration.instanceID))
             do {
-                try spool.append(record)
+                try await Blocking.run { try spool.append(record) }  // two fsyncs
             } catch let refused {
                 Counter(label: "smshook_spool_calls_total", dimensions: [("result", "refused")]).increment()
                 logger.error("Redis unavailable and the spool refused the call", metadata: ["spool.error": "\(refused)"])

@@ -1,11 +1,13 @@
 import Foundation
+import Synchronization
 import SMSCore
 import SMSSystem
 import SMSStore
 import SMSWebhook
 
 /// `smshook-bench pipeline CONFIG N`: CPU per step of the pure ingest path for one single-message body, then the
-/// whole pure path of a batch of 100 per message. A step's name as a third argument runs that step alone.
+/// whole pure path of a batch of 100 per message, its phases, and a batch of 1,000 on one thread and on two. A step's
+/// name as a third argument runs that step alone.
 enum Pipeline {
     /// - Parameter only: run just the step of this name (to profile it, e.g. under callgrind).
     static func run(config path: String, count: Int, only: String? = nil) throws {
@@ -59,6 +61,35 @@ enum Pipeline {
             let command = IngestStore.call(entries: call.entries, rejected: call.rejected, keys: keys, settings: call.settings)
             for i in call.results.indices { call.results[i].reply = "queued" }
             return command.encoded.count + IngestSummary(results: call.results).jsonBytes.count
+        }
+        // its phases alone, per message: which of them a batch could spread over cores
+        let decodedBatch = try LegacyPayload.decode(batch, limits: limits)
+        let prepared = IngestService.prepare(decodedBatch, rules: rules, settings: .init(), instance: "h:8080", now: now)
+        try time("b100 decode", per: 100) { try LegacyPayload.decode(batch, limits: limits).items.count }
+        time("b100 prepare", per: 100) {
+            IngestService.prepare(decodedBatch, rules: rules, settings: .init(), instance: "h:8080", now: now).entries.count
+        }
+        time("b100 call", per: 100) {
+            IngestStore.call(entries: prepared.entries, rejected: [], keys: keys, settings: prepared.settings).encoded.count
+        }
+        time("b100 answer", per: 100) { IngestSummary(results: prepared.results).jsonBytes.count }
+        // a batch of 1,000: its prepare and command on one thread, and split in two halves on two threads (what a
+        // parallel decode could save a large batch on idle cores; the halves' commands concatenated)
+        let items1000 = (0..<1000).map { #"{"date":"2025-01-20","hour":"10:15:00","time_received":"2025-01-20 10:14:50","message":"Yes","number":"+1555\#($0 + 100000)","guid":"r2-1-\#($0)"}"# }
+        let decoded1000 = try LegacyPayload.decode(Array(#"{"messages":[\#(items1000.joined(separator: ","))]}"#.utf8), limits: limits)
+        @Sendable func half(_ range: Range<Int>) -> [UInt8] {
+            let part = LegacyPayload.Decoded(isBatch: true, items: Array(decoded1000.items[range]))
+            let p = IngestService.prepare(part, rules: rules, settings: .init(), instance: "h:8080", now: now)
+            return IngestStore.call(entries: p.entries, rejected: [], keys: keys, settings: p.settings).encoded
+        }
+        time("b1000 serial", per: 1000) { half(0..<1000).count }
+        time("b1000 split2", per: 1000) {
+            let halves = Mutex<[[UInt8]]>([[], []])
+            DispatchQueue.concurrentPerform(iterations: 2) { i in
+                let bytes = half(i == 0 ? 0..<500 : 500..<1000)
+                halves.withLock { $0[i] = bytes }
+            }
+            return halves.withLock { $0[0] + $0[1] }.count
         }
         if sink == 42 { print("") }
     }

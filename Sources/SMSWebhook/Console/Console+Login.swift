@@ -25,7 +25,8 @@ extension Console {
             user = self.configuration.tokenName(token).map { "token:" + $0 }
         } else if let name = form["username"]?.first, let password = form["password"]?.first, !name.isEmpty {
             // a name without a user still costs a hash, so that timing does not tell which names exist
-            let verified = (self.configuration.users[name] ?? Self.decoy)?.verify(password) ?? false
+            let hash = self.configuration.users[name] ?? Self.decoy
+            let verified = (try? await Blocking.run { hash?.verify(password) ?? false }) ?? false  // ~0.1 s of scrypt
             user = verified && self.configuration.users[name] != nil ? name : nil
         }
         guard let user else {
