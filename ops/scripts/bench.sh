@@ -31,9 +31,10 @@ presized_tables=$(tables)
 echo "  $presized_keys keys, tables (main/expires) of $presized_tables slots"
 sport=$("$here/free-port.sh"); aport=$("$here/free-port.sh")
 console_token=bench-console-token-0123456789
+console_hash=$(echo -n "bench console password" | "$bin" console hash-password)
 REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$sport SMSHOOK_ADMIN_PORT=$aport SMSHOOK_LEGACY_AUTH=token SMSHOOK_LEGACY_SECRETS=bench \
     SMSHOOK_CONFIG="$root/config/smshook.yaml" SMSHOOK_BENCH_ROUTES=1 SMSHOOK_CONSOLE_TOKENS="bench=$console_token" LOG_LEVEL=error \
-    "$bin" serve >"$dir/serve.log" 2>&1 &
+    SMSHOOK_CONSOLE_USERS="bench:$console_hash" "$bin" serve >"$dir/serve.log" 2>&1 &
 server=$!
 pids+=($server)
 for _ in $(seq 200); do curl -sf "localhost:$aport/readyz" >/dev/null && break; sleep 0.05; done
@@ -81,6 +82,25 @@ with_console() {
     rm -f "$dir/console.on"
     wait "$refresher" 2>/dev/null || true
     echo "$(curl -s -b "$jar" "http://127.0.0.1:$aport/console" | grep -c 'stat-queued')" >"$dir/console.check"
+}
+# with_logins CMD...: runs CMD while 4 clients keep posting wrong passwords to the console's login (each costs an
+# scrypt hash, about 0.1 s of CPU and 32 MiB, then a second's pause before the refusal)
+with_logins() {
+    touch "$dir/logins.on"
+    : >"$dir/logins.codes"
+    local loops=() l
+    for l in 1 2 3 4; do
+        (for i in $(seq 600); do [ -e "$dir/logins.on" ] || break
+            curl -s -o /dev/null -w '%{http_code}\n' -b "smshook_console_login=csrf$l" \
+                -d "csrf=csrf$l&username=bench&password=wrong$i" "http://127.0.0.1:$aport/console/login" >>"$dir/logins.codes"
+        done) &
+        loops+=($!)
+    done
+    sleep 0.5
+    "$@"
+    rm -f "$dir/logins.on"
+    for l in "${loops[@]}"; do wait "$l" 2>/dev/null || true; done
+    grep -c '^401$' "$dir/logins.codes" >>"$dir/logins.refused" || true
 }
 # with_events CMD...: runs CMD against the serve with one event endpoint, then drops the events it queued
 with_events() {
@@ -138,6 +158,7 @@ for r in $(seq "$rounds"); do
     RUN="r$r-sp" MODE=single with_spool run spool 1 -s "$lua"
     RUN="r$r-ev" MODE=single with_events run events1 1 -s "$lua"
     RUN="r$r-c" MODE=single with_console run console 1 -s "$lua"
+    RUN="r$r-l" MODE=single with_logins run logins 1 -s "$lua"
     RUN="r$r-d" MODE=dup run dup30 1 -s "$lua"
 done
 for r in $(seq "$rounds"); do
@@ -156,7 +177,8 @@ by_command=$(awk -F'[:,=]' '
     END { for (i = 1; i <= n; i++) if (msgs > 0 && calls[i] / msgs >= 0.005)
         printf "%-10s %5.2f calls %6.2f us\n", name[i], calls[i] / msgs, usec[i] / msgs }' "$dir/commandstats" |
     sort -k1,1 | awk '$1 == "evalsha" {print; next} {rest = rest $0 "\n"} END {printf "%s", rest}')
-rss_all=$(awk '$1 != "bare" && $1 != "barepost" && $1 != "barepostping" {print $8}' "$dir/results" | sort -n | tail -1)
+# every load but the bare routes, and the logins, whose scrypt takes 32 MiB per hash by design (reported apart)
+rss_all=$(awk '$1 != "bare" && $1 != "barepost" && $1 != "barepostping" && $1 != "logins" {print $8}' "$dir/results" | sort -n | tail -1)
 med() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$dir/results" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { # median over rounds of (single / bare) computed within each round
     paste <(awk '$1 == "single" {print $2}' "$dir/results") <(awk '$1 == "bare" {print $2}' "$dir/results") |
@@ -262,6 +284,7 @@ summary=$(cat <<TXT
 | single-message ingest, spool directory configured (Redis healthy) | $(med spool 2) req/s, p99 $(med spool 5) ms, $(med spool 6) µs CPU/req: **$(pair spool single 2)× the requests/s and $(pair spool single 6)× the CPU per request** of the same ingest without one (same round) |
 | single-message ingest with one event endpoint configured (each message also queues its signed-event entry) | $(med events1 2) req/s, p99 $(med events1 5) ms, $(med events1 6) µs CPU/req, Redis $(med events1 9) µs/req: **$(pair events1 single 2)× the requests/s, $(pair events1 single 6)× the server CPU and $(pair events1 single 9)× the Redis CPU per message** of the same ingest without endpoints (same round) |
 | single-message ingest while the operator console's dashboard reloads every second (logged in, on the admin listener) | $(med console 2) req/s, p99 $(med console 5) ms, $(med console 6) µs CPU/req: **$(pair console single 2)× the requests/s and $(pair console single 6)× the CPU per request** of the same ingest without it (same round; dashboard rendered: $(cat "$dir/console.check" 2>/dev/null || echo 0)) |
+| single-message ingest while 4 clients keep trying wrong passwords at the console's login (each an scrypt hash, on NIO's blocking pool) | $(med logins 2) req/s, p99 **$(med logins 5) ms**, peak RSS $(med logins 8) MB (32 MiB per hash in progress): **$(pair logins single 2)× the requests/s** of the same ingest without them (same round; logins refused: $(awk '{s += $1} END {print s + 0}' "$dir/logins.refused" 2>/dev/null || echo 0)) |
 | unsigned requests refused with 401 (wrong token) | $(med refused 2) req/s, p99 $(med refused 5) ms, $(med refused 6) µs CPU/req, **$(cpuratio refused)× the bare route's CPU** (limit 2) |
 | batch of 10 | $(med batch10 2) req/s = $(med batch10 3) msg/s, p99 $(med batch10 5) ms |
 | batch of 100 | $(med batch100 2) req/s = **$(med batch100 3) msg/s**, p99 $(med batch100 5) ms, CPU per message: server $(awk -v c="$(med batch100 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
