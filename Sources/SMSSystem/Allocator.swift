@@ -1,7 +1,9 @@
 #if os(Linux)
-/// glibc's `mallopt` (malloc.h, which the Glibc module does not import) and its `M_MMAP_THRESHOLD` parameter.
+/// glibc's `mallopt` (malloc.h, which the Glibc module does not import) and its `M_MMAP_THRESHOLD` and
+/// `M_ARENA_MAX` parameters.
 @_silgen_name("mallopt") private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 private let mmapThresholdParameter: Int32 = -3
+private let arenaMaxParameter: Int32 = -8
 #endif
 
 /// The C allocator's settings for `serve`.
@@ -15,6 +17,19 @@ public enum Allocator {
         #if os(Linux)
         guard environment["MALLOC_MMAP_THRESHOLD_"] == nil, let value = Int32(exactly: threshold) else { return }
         _ = glibcMallopt(mmapThresholdParameter, value)
+        #endif
+    }
+
+    /// Every thread allocates from one arena (glibc otherwise gives threads arenas of their own, up to 8 per core).
+    /// Memory a burst freed in one thread's arena served no other thread, so the peak under batches kept growing
+    /// with each burst. Measured with batches of 100 after single-message load: peak RSS 61-64 -> 54-56 MB, for
+    /// +0-3% server CPU per request (each thread's tcache still takes most allocations without the arena's lock).
+    /// An operator's own `MALLOC_ARENA_MAX` wins. Call it first thing, on the main thread: a thread that allocated
+    /// before keeps an arena of its own.
+    public static func shareOneArena(environment: [String: String]) {
+        #if os(Linux)
+        guard environment["MALLOC_ARENA_MAX"] == nil else { return }
+        _ = glibcMallopt(arenaMaxParameter, 1)
         #endif
     }
 }

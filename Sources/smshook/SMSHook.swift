@@ -1,6 +1,5 @@
 import ArgumentParser
 
-@main
 struct SMSHook: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smshook",

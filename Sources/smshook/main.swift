@@ -1,0 +1,12 @@
+import ArgumentParser
+import Foundation
+import SMSSystem
+
+// Before anything runs on another thread: `serve`'s threads then share one malloc arena (`Allocator.shareOneArena`).
+if CommandLine.arguments.dropFirst().first == "serve" {
+    Allocator.shareOneArena(environment: ProcessInfo.processInfo.environment)
+}
+
+/// From an async function `main()` resolves to `AsyncParsableCommand`'s (from top-level code, to the synchronous one).
+func runCommand() async { await SMSHook.main() }
+await runCommand()
