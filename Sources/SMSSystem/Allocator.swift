@@ -8,6 +8,12 @@ private let arenaMaxParameter: Int32 = -8
 
 /// The C allocator's settings for `serve`.
 public enum Allocator {
+    /// All of `serve`'s settings, from `main.swift` on the main thread before any other thread allocates.
+    public static func configureServe(environment: [String: String]) {
+        self.shareOneArena(environment: environment)
+        self.returnLargeBlocks(environment: environment)
+    }
+
     /// Blocks of at least `threshold` bytes come from `mmap` and go back to the system when freed. A batch call's
     /// buffers (its EVALSHA command and the copy written to the socket: 100-230 KB for 100 messages) are such blocks;
     /// from the heap, 50 of them in flight left a burst's peak in the process for good. Measured with batches of

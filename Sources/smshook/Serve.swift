@@ -5,7 +5,6 @@ import Logging
 import RedisClient
 import SMSCore
 import SMSStore
-import SMSSystem
 import SMSWebhook
 
 struct Serve: AsyncParsableCommand {
@@ -19,7 +18,6 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let logger = Logging.make(label: "smshook.serve")
         var environment = ProcessInfo.processInfo.environment
-        Allocator.returnLargeBlocks(environment: environment)
         if let host { environment["SMSHOOK_HOST"] = host }
         if let port { environment["SMSHOOK_PORT"] = String(port) }
         if let adminPort { environment["SMSHOOK_ADMIN_PORT"] = adminPort }

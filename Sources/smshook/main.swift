@@ -2,9 +2,9 @@ import ArgumentParser
 import Foundation
 import SMSSystem
 
-// Before anything runs on another thread: `serve`'s threads then share one malloc arena (`Allocator.shareOneArena`).
+// Before anything runs on another thread, so that `serve`'s threads share one malloc arena (`Allocator`).
 if CommandLine.arguments.dropFirst().first == "serve" {
-    Allocator.shareOneArena(environment: ProcessInfo.processInfo.environment)
+    Allocator.configureServe(environment: ProcessInfo.processInfo.environment)
 }
 
 /// From an async function `main()` resolves to `AsyncParsableCommand`'s (from top-level code, to the synchronous one).
