@@ -1,8 +1,9 @@
-# smshook: multi-stage build. Builder: Swift 6.3 with libhiredis-dev; runtime: slim Debian with only what the
-# binary links (ldd: libhiredis0.14, libstdc++6, zlib1g, libc6, libgcc-s1), the Swift runtime linked statically.
+# smshook: multi-stage build. Builder: Swift 6.3 with libhiredis-dev and libjemalloc-dev; runtime: slim Debian with
+# only what the binary links (ldd: libhiredis0.14, libstdc++6, zlib1g, libc6, libgcc-s1), the Swift runtime and
+# jemalloc (its malloc) linked statically.
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis-dev pkg-config \
+    && apt-get install -y --no-install-recommends libhiredis-dev libjemalloc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./

@@ -31,6 +31,12 @@ let package = Package(
             providers: [.apt(["libhiredis-dev"])]
         ),
         .target(
+            name: "CAllocator",
+            // jemalloc as the process's malloc, linked statically (apt libjemalloc-dev): its position-independent
+            // archive, as the binary is PIE. See Sources/CAllocator/allocator.c and docs/ARCHITECTURE.md.
+            linkerSettings: [.linkedLibrary(":libjemalloc_pic.a", .when(platforms: [.linux]))]
+        ),
+        .target(
             name: "RedisClient",
             dependencies: [
                 "CHiredis",
@@ -53,7 +59,7 @@ let package = Package(
         ),
         .target(
             name: "SMSSystem",
-            dependencies: ["SMSCore"]
+            dependencies: ["SMSCore", "CAllocator"]
         ),
         .target(
             name: "SMSStore",

@@ -3,6 +3,7 @@ import NIOCore
 import Logging
 import RedisClient
 import SMSStore
+import SMSSystem
 import ServiceLifecycle
 
 /// Builds the `serve` application: routes, the Redis client as a service (closed on shutdown), the script preloaded.
@@ -61,7 +62,7 @@ public enum WebhookApplication {
             }
             logger.info("smshook serve starting", metadata: [
                 "redis.url": "\(configuration.redis.redactedURL)", "instance": "\(configuration.instanceID)",
-                "redis.shards": "\(configuration.shards)",
+                "redis.shards": "\(configuration.shards)", "malloc": "\(Allocator.description)",
                 "address": "\(configuration.host):\(configuration.port)",
                 "admin": "\(configuration.adminPort.map { "\(configuration.adminHost):\($0)" } ?? "off")",
                 "api": "\(configuration.apiEnabled ? "on (\(configuration.apiTokens.count) tokens)" : "off")",

@@ -1,5 +1,6 @@
 import ArgumentParser
 
+@main
 struct SMSHook: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smshook",

@@ -3,6 +3,8 @@
 set -euo pipefail
 need=()
 pkg-config --exists hiredis 2>/dev/null || need+=(libhiredis-dev)
+# jemalloc, linked into the binary as its malloc (Package.swift, CAllocator)
+pkg-config --exists jemalloc 2>/dev/null || need+=(libjemalloc-dev)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v pkg-config >/dev/null || need+=(pkg-config)

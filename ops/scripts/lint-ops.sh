@@ -26,6 +26,7 @@ check() { # check NAME CONDITION...
     local name=$1; shift
     if "$@"; then echo "  ok   $name"; else echo "  FAIL $name"; failures=$((failures + 1)); fi
 }
+check "the binary defines malloc itself (jemalloc linked in, CAllocator)" sh -c "nm -D --defined-only '$bin' | awk '\$3 == \"malloc\"' | grep -q ."
 tmp=$(mktemp -d -t smshook-lint.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
