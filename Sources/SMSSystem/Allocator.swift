@@ -1,9 +1,9 @@
 import CAllocator
 
-/// The process's malloc: jemalloc, linked statically with one arena (`Sources/CAllocator`). Measured against glibc's
-/// malloc tuned for serve (one arena, a 64 KiB mmap threshold), same binary, 3 rounds alternating on one Redis:
-/// server CPU per batch of 100 1,058 -> 926 µs (-12%), per single-message request 78-81 -> 75 µs (-4 to -7%), peak
-/// RSS 56 -> 62-63 MB. `MALLOC_CONF` in the environment (jemalloc's own variable) changes its options.
+/// The process's malloc: jemalloc, linked statically with one arena (`Sources/CAllocator`). Against glibc's malloc
+/// tuned for serve (one arena, a 64 KiB mmap threshold), the two binaries on one pre-sized Redis, 4 rounds
+/// alternating (medians): server CPU per batch of 100 1,102 -> 956 µs (-13%), per single message 86.0 -> 81.8 µs, bare
+/// GET and POST -4% and -5%; peak RSS 58 -> 62-64 MB. `MALLOC_CONF` (jemalloc's own variable) adds options.
 public enum Allocator {
     /// "jemalloc 5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c, 1 arena", or "libc malloc" where it is not
     /// linked (macOS).

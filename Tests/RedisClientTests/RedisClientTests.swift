@@ -40,6 +40,39 @@ struct RedisClientTests {
         await client.shutdown()
     }
 
+    /// Large commands (a batch's script call is 100 KB or more) among small ones keep their order and bytes, from one
+    /// caller's pipeline and from many callers at once.
+    @Test func largeAndSmallCommandsKeepTheirOrder() async throws {
+        let client = try makeClient()
+        let big = (0..<3).map { n in [UInt8]((0..<(40_000 + n)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ n) }) }
+        var commands: [RedisCommand] = []
+        for n in 0..<3 {
+            commands.append(RedisCommand("SET", "\(prefix):small:\(n)", "s\(n)"))
+            commands.append(RedisCommand("SET", "\(prefix):big:\(n)", RedisArgument(bytes: big[n])))
+        }
+        commands += (0..<3).flatMap { n in [RedisCommand("GET", "\(prefix):big:\(n)"), RedisCommand("GET", "\(prefix):small:\(n)")] }
+        let replies = try await client.pipeline(commands)
+        #expect(replies[0..<6].allSatisfy { $0 == .status("OK") })
+        for n in 0..<3 {
+            #expect(replies[6 + 2 * n] == .bulk(big[n]))
+            #expect(replies[7 + 2 * n] == .bulk(Array("s\(n)".utf8)))
+        }
+        let echoed = try await withThrowingTaskGroup(of: (Int, [RedisReply]).self) { group in
+            for caller in 0..<20 {
+                group.addTask {
+                    let value = RedisArgument(bytes: caller % 2 == 0 ? big[caller % 3] : Array("c\(caller)".utf8))
+                    return (caller, try await client.pipeline([RedisCommand("ECHO", value), RedisCommand("ECHO", "\(caller)")]))
+                }
+            }
+            return try await group.reduce(into: [Int: [RedisReply]]()) { $0[$1.0] = $1.1 }
+        }
+        for caller in 0..<20 {
+            let expected = caller % 2 == 0 ? big[caller % 3] : Array("c\(caller)".utf8)
+            #expect(echoed[caller] == [.bulk(expected), .bulk(Array("\(caller)".utf8))])
+        }
+        await client.shutdown()
+    }
+
     @Test func replyTypesAndServerErrors() async throws {
         let client = try makeClient()
         let list = RedisArgument("\(prefix):list")

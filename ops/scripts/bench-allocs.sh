@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Usage: bench-allocs.sh PATH_TO_SMSHOOK
-# Heap allocations per request of `smshook serve`, counted by ops/bench/malloc-count.c (LD_PRELOAD: every malloc,
-# calloc, realloc and aligned allocation of the process; valgrind 3.19's DHAT crashes on Swift 6 binaries): serve is
-# run twice per route, once answering N1 requests and once N2, on one keep-alive connection; the difference divided
-# by N2 - N1 is what one request costs, start-up and shutdown cancelled out. Prints one line per route:
-# `<route> <allocations per request> <bytes per request>` for GET /healthz, a single-message ingest and a batch of 100.
+# Heap allocations per request of `smshook serve`, counted by its malloc, jemalloc (linked in, so no LD_PRELOAD
+# interposer can see its calls; valgrind 3.19's DHAT crashes on Swift 6 binaries): with MALLOC_CONF=stats_print:true
+# it prints its statistics as JSON at exit, and every allocation request of the process is counted there (small size
+# classes by bin, large blocks of 16 KiB and up apart). serve is run twice per route, once answering N1 requests and
+# once N2, on one keep-alive connection; the difference divided by N2 - N1 is what one request costs, start-up and
+# shutdown cancelled out. Prints one line per route: `<route> <allocations per request> <bytes per request> <large
+# blocks per request>` for GET /healthz, a single-message ingest and a batch of 100; bytes are those of the small
+# blocks, in their size classes (a request of 20 bytes counts 24).
 set -euo pipefail
 bin=${1:?usage: bench-allocs.sh PATH_TO_SMSHOOK}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,19 +18,18 @@ dir=$(mktemp -d -t smshook-allocs.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
-gcc -O2 -shared -fPIC -o "$dir/malloc-count.so" "$root/ops/bench/malloc-count.c"
 rport=$("$here/free-port.sh")
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no --logfile "$dir/redis.log" &
 pids+=($!)
 for _ in $(seq 200); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
-# count ROUTE N: total blocks and bytes DHAT saw for a serve that answered N requests of ROUTE
+# count ROUTE N: allocations, small blocks' bytes and large blocks of a serve that answered N requests of ROUTE
 count() {
     local route=$1 n=$2 port aport out serve
     port=$("$here/free-port.sh"); aport=$("$here/free-port.sh"); out="$dir/count-$route-$n"
     REDIS_URL="redis://127.0.0.1:$rport" SMSHOOK_PORT=$port SMSHOOK_ADMIN_PORT=$aport SMSHOOK_AUTH=none SMSHOOK_KEY_PREFIX="a$RANDOM" \
-        SMSHOOK_CONFIG="$root/config/smshook.yaml" LOG_LEVEL=error MALLOC_COUNT_FILE="$out" LD_PRELOAD="$dir/malloc-count.so" \
-        "$bin" serve >"$dir/serve-$route-$n.log" 2>&1 &
+        SMSHOOK_CONFIG="$root/config/smshook.yaml" LOG_LEVEL=error MALLOC_CONF="stats_print:true,stats_print_opts:J" \
+        "$bin" serve >"$out" 2>&1 &
     serve=$!
     for _ in $(seq 200); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
     python3 - "$port" "$route" "$n" <<'PY'
@@ -48,13 +50,23 @@ for i in range(n):
     assert r.status == 200, r.status
 PY
     kill -INT "$serve"; wait "$serve" || true
-    read -r allocations allocated <"$out"
-    echo "$allocated $allocations"
+    python3 - "$out" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+stats = json.loads(text[text.index('{"jemalloc"'):])["jemalloc"]
+sizes = [b["size"] for b in stats["arenas"]["bin"]]
+small = large = size = 0
+for arena in stats["stats.arenas"].values():
+    small += sum(b["nrequests"] for b in arena["bins"])
+    size += sum(b["nrequests"] * sizes[i] for i, b in enumerate(arena["bins"]))
+    large += arena["large"]["nrequests"]
+print(small + large, size, large)
+PY
 }
 for route in get ingest batch100; do
     if [ "$route" = batch100 ]; then n1=$((n1 / 10)); n2=$((n2 / 10)); fi
-    read -r b1 k1 <<<"$(count "$route" "$n1")"
-    read -r b2 k2 <<<"$(count "$route" "$n2")"
-    awk -v r="$route" -v b1="$b1" -v b2="$b2" -v k1="$k1" -v k2="$k2" -v n="$((n2 - n1))" \
-        'BEGIN {printf "%s %.1f %.0f\n", r, (k2 - k1) / n, (b2 - b1) / n}'
+    read -r k1 b1 l1 <<<"$(count "$route" "$n1")"
+    read -r k2 b2 l2 <<<"$(count "$route" "$n2")"
+    awk -v r="$route" -v b1="$b1" -v b2="$b2" -v k1="$k1" -v k2="$k2" -v l1="$l1" -v l2="$l2" -v n="$((n2 - n1))" \
+        'BEGIN {printf "%s %.1f %.0f %.2f\n", r, (k2 - k1) / n, (b2 - b1) / n, (l2 - l1) / n}'
 done

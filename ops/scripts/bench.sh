@@ -297,7 +297,7 @@ summary=$(cat <<TXT
 | the same, jobs alternating between two declared channels | **$drain_channels jobs/s** |
 | worker drain, http provider to a local sink (40,000 jobs), median of 3 | **$drain_http jobs/s** (WORKER_FETCH_BATCH=1: $drain_http_single jobs/s) |
 | event delivery to a local sink (50,000 message.received events, one endpoint, EVENTS_CONCURRENCY=16, signed) | **$drain_events events/s** |
-| heap allocations per request (every malloc of serve, \`ops/bench/malloc-count.c\` preloaded; the difference of two runs of 1,000 and 6,000 requests) | GET /healthz **$(alloc get 2)** ($(alloc get 3) bytes); single-message ingest **$(alloc ingest 2)** ($(alloc ingest 3) bytes); batch of 100 **$(awk -v a="$(alloc batch100 2)" 'BEGIN {printf "%.1f", a / 100}') per message** ($(alloc batch100 2) per request) |
+| heap allocations per request (every allocation of serve, counted by its malloc, jemalloc: \`ops/scripts/bench-allocs.sh\`; the difference of two runs of 1,000 and 6,000 requests; bytes in size classes) | GET /healthz **$(alloc get 2)** ($(alloc get 3) bytes); single-message ingest **$(alloc ingest 2)** ($(alloc ingest 3) bytes); batch of 100 **$(awk -v a="$(alloc batch100 2)" 'BEGIN {printf "%.1f", a / 100}') per message** ($(alloc batch100 2) per request) |
 | Redis instructions per single-message request (user space; Redis under callgrind, \`ops/scripts/bench-redis-single.sh\`: 300 then 600 requests, the difference; repeats within about 1%) | **$redis_single** |
 | the same from 50 connections at once (\`CONCURRENCY=50\`) | one call per request (the default): $redis_unmerged; merged calls (\`REDIS_INGEST_CALLS=2\`): **$redis_merged** |
 | redis-benchmark -c 50 SET / LPUSH | $set_rate / $lpush_rate req/s |
