@@ -1,6 +1,6 @@
 # smshook: multi-stage build. Builder: Swift 6.3 with libhiredis-dev and libjemalloc-dev; runtime: slim Debian with
-# only what the binary links (ldd: libhiredis0.14, libstdc++6, zlib1g, libc6, libgcc-s1), the Swift runtime and
-# jemalloc (its malloc) linked statically.
+# only what the binary links (ldd: libhiredis0.14, libjemalloc2 (its malloc), libstdc++6, zlib1g, libc6, libgcc-s1),
+# the Swift runtime linked statically.
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libhiredis-dev libjemalloc-dev pkg-config \
@@ -14,7 +14,7 @@ RUN swift build -c release --product smshook --static-swift-stdlib \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis0.14 libstdc++6 zlib1g ca-certificates \
+    && apt-get install -y --no-install-recommends libhiredis0.14 libjemalloc2 libstdc++6 zlib1g ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 smshook \
     && useradd --system --no-create-home --uid 10001 --gid 10001 smshook

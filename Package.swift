@@ -32,9 +32,11 @@ let package = Package(
         ),
         .target(
             name: "CAllocator",
-            // jemalloc as the process's malloc, linked statically (apt libjemalloc-dev): its position-independent
-            // archive, as the binary is PIE. See Sources/CAllocator/allocator.c and docs/ARCHITECTURE.md.
-            linkerSettings: [.linkedLibrary(":libjemalloc_pic.a", .when(platforms: [.linux]))]
+            // jemalloc as the process's malloc (apt libjemalloc-dev; libjemalloc2 at run time). The shared library,
+            // not the archive: a static Swift runtime's link makes an archive's symbols local, and libc's own
+            // allocations (strdup) would then come from glibc's malloc and be freed by jemalloc's. Loaded before libc,
+            // it serves every malloc of the process. See Sources/CAllocator/allocator.c and docs/ARCHITECTURE.md.
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
         .target(
             name: "RedisClient",

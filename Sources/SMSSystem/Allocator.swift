@@ -1,6 +1,6 @@
 import CAllocator
 
-/// The process's malloc: jemalloc, linked statically with one arena (`Sources/CAllocator`). Against glibc's malloc
+/// The process's malloc: jemalloc, with one arena (`Sources/CAllocator`). Against glibc's malloc
 /// tuned for serve (one arena, a 64 KiB mmap threshold), the two binaries on one pre-sized Redis, 4 rounds
 /// alternating (medians): server CPU per batch of 100 1,102 -> 956 µs (-13%), per single message 86.0 -> 81.8 µs, bare
 /// GET and POST -4% and -5%; peak RSS 58 -> 62-64 MB. `MALLOC_CONF` (jemalloc's own variable) adds options.

@@ -26,7 +26,12 @@ check() { # check NAME CONDITION...
     local name=$1; shift
     if "$@"; then echo "  ok   $name"; else echo "  FAIL $name"; failures=$((failures + 1)); fi
 }
-check "the binary defines malloc itself (jemalloc linked in, CAllocator)" sh -c "nm -D --defined-only '$bin' | awk '\$3 == \"malloc\"' | grep -q ."
+# every library's malloc and free, libc's own included, bind to jemalloc (CAllocator): none to glibc's
+bindings=$(LD_DEBUG=bindings "$bin" --help 2>&1 >/dev/null | grep -E "symbol .(malloc|free)'" || true)
+to_jemalloc=$(grep -c libjemalloc <<<"$bindings" || true)
+elsewhere=$(grep -vc libjemalloc <<<"$bindings" || true)
+check "malloc and free bind to jemalloc in every library ($to_jemalloc bindings, $elsewhere elsewhere)" \
+    [ "$to_jemalloc" -gt 0 -a "$elsewhere" -eq 0 ]
 tmp=$(mktemp -d -t smshook-lint.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
