@@ -5,9 +5,9 @@
 #if defined(__linux__)
 // jemalloc's shared library is linked into the binary (Package.swift) and loaded before libc, so its malloc serves the
 // whole process, libraries and libc itself included. It reads `malloc_conf` (this definition wins over its own) at
-// its first allocation, before main. One arena for all threads: with an arena
-// per thread (jemalloc's default is four per core) memory a burst freed in one served no other, and the peak under
-// batches grew with each burst. MALLOC_CONF in the environment is read after this and wins.
+// its first allocation, before main. One arena for all threads: with an arena per thread (jemalloc's default is four
+// per core) memory a burst freed in one served no other, and the peak under batches grew with each burst. MALLOC_CONF
+// in the environment is read after this and wins.
 const char *malloc_conf = "narenas:1";
 
 int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);

@@ -8,8 +8,7 @@ public enum Allocator {
     /// "jemalloc 5.3.0-0-g54eaed1d8b56b1aa528be3bdd1877e59c56fa90c, 1 arena", or "libc malloc" where it is not
     /// linked (macOS).
     public static var description: String {
-        guard let version = smshook_allocator_version() else { return "libc malloc" }
-        let arenas = smshook_allocator_arenas()
+        guard let version = smshook_allocator_version(), let arenas = self.arenas else { return "libc malloc" }
         return "jemalloc \(String(cString: version)), \(arenas) arena\(arenas == 1 ? "" : "s")"
     }
 

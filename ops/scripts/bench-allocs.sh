@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Usage: bench-allocs.sh PATH_TO_SMSHOOK
-# Heap allocations per request of `smshook serve`, counted by its malloc, jemalloc (linked in, so no LD_PRELOAD
-# interposer can see its calls; valgrind 3.19's DHAT crashes on Swift 6 binaries): with MALLOC_CONF=stats_print:true
+# Heap allocations per request of `smshook serve`, counted by its malloc, jemalloc (an LD_PRELOAD counter would put
+# another malloc in its place; valgrind 3.19's DHAT crashes on Swift 6 binaries): with MALLOC_CONF=stats_print:true
 # it prints its statistics as JSON at exit, and every allocation request of the process is counted there (small size
 # classes by bin, large blocks of 16 KiB and up apart). serve is run twice per route, once answering N1 requests and
 # once N2, on one keep-alive connection; the difference divided by N2 - N1 is what one request costs, start-up and
