@@ -3,6 +3,10 @@ SWIFT ?= swift
 CONFIG ?= debug
 SWIFT_FLAGS ?=
 BIN = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)/smshook
+# The build that ships (make install, the image): release, Swift runtime linked in, in a scratch path of its own so
+# that it and the dynamic release build do not rebuild each other. `make bench` measures this one.
+SHIPPED = -c release --static-swift-stdlib --scratch-path .build-static
+SHIPPED_BIN = $(shell $(SWIFT) build $(SHIPPED) --show-bin-path 2>/dev/null)
 
 .PHONY: all deps build build-release run test chaos soak fuzz eval bench bench-cluster bench-redis install uninstall clean
 PREFIX ?= /usr/local
@@ -59,30 +63,30 @@ eval: build
 ## Ingest and worker throughput against the framework's bare route, written to BENCHMARKS.md.
 bench: deps
 	@command -v wrk >/dev/null && command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk valgrind >/dev/null; }
-	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
-	$(SWIFT) build -c release --product smshook-bench $(SWIFT_FLAGS)
-	ops/scripts/bench.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook" "$$($(SWIFT) build -c release --show-bin-path)/smshook-bench"
+	$(SWIFT) build $(SHIPPED) --product smshook $(SWIFT_FLAGS)
+	$(SWIFT) build $(SHIPPED) --product smshook-bench $(SWIFT_FLAGS)
+	ops/scripts/bench.sh "$(SHIPPED_BIN)/smshook" "$(SHIPPED_BIN)/smshook-bench"
 
 ## Ingest on a 3-primary Redis Cluster next to a single Redis, key spread, worker pickup (part of `make bench`).
 bench-cluster: deps
-	$(SWIFT) build -c release --product smshook $(SWIFT_FLAGS)
-	ops/scripts/bench-cluster.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook"
+	$(SWIFT) build $(SHIPPED) --product smshook $(SWIFT_FLAGS)
+	ops/scripts/bench-cluster.sh "$(SHIPPED_BIN)/smshook"
 
 ## The Redis client against redis-benchmark, in the same run.
 bench-redis: deps
-	$(SWIFT) build -c release --product smshook-bench $(SWIFT_FLAGS)
-	ops/scripts/bench-redis.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook-bench"
+	$(SWIFT) build $(SHIPPED) --product smshook-bench $(SWIFT_FLAGS)
+	ops/scripts/bench-redis.sh "$(SHIPPED_BIN)/smshook-bench"
 
 ## The release binary (static Swift runtime) to $(PREFIX)/bin, user smshook, /etc/smshook/smshook.{yaml,env}
 ## (0640, kept when present), systemd units. DESTDIR=/stage installs into a staging tree. INSTALL_BIN=path skips the build.
 install: deps
 	@if [ -n "$(INSTALL_BIN)" ]; then ops/scripts/install.sh "$(INSTALL_BIN)"; else \
-		$(SWIFT) build -c release --product smshook --static-swift-stdlib $(SWIFT_FLAGS) && \
-		ops/scripts/install.sh "$$($(SWIFT) build -c release --show-bin-path)/smshook"; fi
+		$(SWIFT) build $(SHIPPED) --product smshook $(SWIFT_FLAGS) && \
+		ops/scripts/install.sh "$(SHIPPED_BIN)/smshook"; fi
 
 ## Removes the binary and the units; keeps /etc/smshook, the user and the data.
 uninstall:
 	ops/scripts/uninstall.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-static
