@@ -305,11 +305,16 @@ TXT
 )
 echo
 echo "$summary"
+if ldd "$bin" | grep -q libswiftCore; then
+    build='release build (Swift runtime from shared libraries)'
+else
+    build='the shipped build (release, Swift runtime linked in: `--static-swift-stdlib`, as `make install` and the image build it)'
+fi
 cat >"$root/BENCHMARKS.md" <<MD
 # Benchmarks
 
 Run of record: $(date -u +%Y-%m-%d), \`make bench\` on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),
-$(. /etc/os-release; echo "$PRETTY_NAME"), $(swift --version 2>&1 | head -1), $(if ldd "$bin" | grep -q libswiftCore; then echo "release build (Swift runtime from shared libraries)"; else echo "the shipped build (release, Swift runtime linked in: \\`--static-swift-stdlib\\`, as \\`make install\\` and the image build it)"; fi).
+$(. /etc/os-release; echo "$PRETTY_NAME"), $(swift --version 2>&1 | head -1), $build.
 
 Method: one redis-server and one \`smshook serve\` on loopback, wrk \`-t2 -c50 -d${duration}s\`, server, Redis and wrk
 sharing the cores. Each round runs the bare route, single-message ingest and the duplicate mix back to back, then
