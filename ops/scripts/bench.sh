@@ -305,11 +305,10 @@ TXT
 )
 echo
 echo "$summary"
-if ldd "$bin" | grep -q libswiftCore; then
-    build='release build (Swift runtime from shared libraries)'
-else
-    build='the shipped build (release, Swift runtime linked in: `--static-swift-stdlib`, as `make install` and the image build it)'
-fi
+case "$(ldd "$bin")" in  # not `ldd | grep -q`: grep's early exit can fail ldd with SIGPIPE under pipefail
+    *libswiftCore*) build='release build (Swift runtime from shared libraries)' ;;
+    *) build='the shipped build (release, Swift runtime linked in: `--static-swift-stdlib`, as `make install` and the image build it)' ;;
+esac
 cat >"$root/BENCHMARKS.md" <<MD
 # Benchmarks
 
