@@ -8,7 +8,7 @@ public enum EventScripts {
     /// record, due (ms), dead max. Returns 1, or 0 when the entry was no longer this worker's (reaped).
     public static let finish = RedisScript("""
         #!lua
-        if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+        if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end
         if ARGV[2] == 'retry' then
           redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
         else

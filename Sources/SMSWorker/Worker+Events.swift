@@ -42,7 +42,7 @@ extension Worker {
         switch result {
         case .delivered:
             target.delivered.increment()
-            _ = await self.withRedisRetry { try await self.redis.send("LREM", processing, 1, RedisArgument(bytes: raw)) }
+            _ = await self.withRedisRetry { try await self.redis.send("LREM", processing, -1, RedisArgument(bytes: raw)) }
         case .gone:
             self.logger.error("event endpoint answered 410 Gone: disabled until `smshook events retry`", metadata: ["endpoint": "\(target.name)"])
             self.disabledEndpoints.withLock { _ = $0.insert(target.name) }

@@ -283,7 +283,7 @@ extension Worker {
         let event = self.outcomeEvent(job, sent: true, providerID: providerID, error: nil, shard: shard)
         var transaction = [
             RedisCommand("MULTI"),
-            RedisCommand("LREM", RedisArgument(self.processingKeys[shard.index]), 1, RedisArgument(bytes: raw)),
+            RedisCommand("LREM", RedisArgument(self.processingKeys[shard.index]), -1, RedisArgument(bytes: raw)),
             RedisCommand("SET", RedisArgument(shard.sent(job.id)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
         ]
         if job.kind == .message {  // an API message's record follows its fate (replies have none)

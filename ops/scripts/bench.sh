@@ -193,18 +193,23 @@ cpuratio() { # median over rounds of (${1:-single} CPU per request / bare CPU pe
         awk '{print $1 / $2}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'
 }
 echo "worker drain"
-# drain ARGS...: the median jobs/s of 3 runs of bench-worker.sh ARGS (environment passed through)
+# drain NAME ARGS...: the median jobs/s of 3 runs of bench-worker.sh ARGS (environment passed through); the median
+# run's CPU per job ("worker X us, Redis Y us") goes to $dir/cpu-NAME
 drain() {
-    local runs=()
-    for _ in 1 2 3; do runs+=("$("$here/bench-worker.sh" "$@" | tee -a /dev/stderr | awk '{print $(NF-1)}')"); done
-    printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p
+    local name=$1 median
+    shift
+    for _ in 1 2 3; do "$here/bench-worker.sh" "$@" | tee -a /dev/stderr; done >"$dir/runs-$name"
+    median=$(awk '{print $(NF-1), NR}' "$dir/runs-$name" | sort -n | sed -n 2p | awk '{print $2}')
+    sed -n "${median}p" "$dir/runs-$name" | sed 's/.*CPU per job: \(worker [0-9.]* us, Redis [0-9.]* us\).*/\1/' >"$dir/cpu-$name"
+    sed -n "${median}p" "$dir/runs-$name" | awk '{print $(NF-1)}'
 }
-drain_console=$(drain "$bin" 100000 console "$rport")
-drain_console_single=$(WORKER_FETCH_BATCH=1 drain "$bin" 100000 console "$rport")
-drain_console32=$(WORKER_CONCURRENCY=32 drain "$bin" 100000 console "$rport")
-drain_http=$(drain "$bin" 40000 http "$rport")
-drain_http_single=$(WORKER_FETCH_BATCH=1 drain "$bin" 40000 http "$rport")
-drain_channels=$(CHANNELS=2 drain "$bin" 100000 console "$rport")
+drain_console=$(drain console "$bin" 100000 console "$rport")
+drain_console_single=$(WORKER_FETCH_BATCH=1 drain console1 "$bin" 100000 console "$rport")
+drain_console32=$(WORKER_CONCURRENCY=32 drain console32 "$bin" 100000 console "$rport")
+drain_http=$(drain http "$bin" 40000 http "$rport")
+drain_http_single=$(WORKER_FETCH_BATCH=1 drain http1 "$bin" 40000 http "$rport")
+drain_channels=$(CHANNELS=2 drain channels "$bin" 100000 console "$rport")
+cpu() { sed 's/us/µs/g' "$dir/cpu-$1"; }
 drain_events=$(EVENTS=1 "$here/bench-worker.sh" "$bin" 50000 http "$rport" | tee -a /dev/stderr | awk '{print $(NF-1)}')
 rb=$(redis-benchmark -p "$rport" -c 50 -n 200000 -t set,lpush -q | tr '\r' '\n' | grep -E '^(SET|LPUSH): [0-9.]+ requests per second' | awk '{print $1 " " int($2)}')
 set_rate=$(echo "$rb" | awk '$1 == "SET:" {print $2}')
@@ -291,11 +296,11 @@ summary=$(cat <<TXT
 | batch of 100, every message from one of 100 numbers over their reply limit (the loop guard's path: the records rewritten in the script) | $(med batch100loop 2) req/s = $(med batch100loop 3) msg/s, p99 $(med batch100loop 5) ms, CPU per message: server $(awk -v c="$(med batch100loop 6)" 'BEGIN {printf "%.1f", c / 100}') µs, Redis $(awk -v c="$(med batch100loop 9)" 'BEGIN {printf "%.1f", c / 100}') µs |
 | 30% duplicates | $(med dup30 2) req/s, p99 $(med dup30 5) ms |
 | server peak RSS (VmHWM) under single-message ingest | **$(med single 8) MB** (the highest under any load: $rss_all MB, with batches of 100) |
-| worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=16, WORKER_FETCH_BATCH=8 (defaults), median of 3 | **$drain_console jobs/s** |
-| the same, one job per fetch (WORKER_FETCH_BATCH=1: fetch, claim and finish a round trip each per job) | $drain_console_single jobs/s |
-| the same with WORKER_CONCURRENCY=32 | **$drain_console32 jobs/s** |
-| the same, jobs alternating between two declared channels | **$drain_channels jobs/s** |
-| worker drain, http provider to a local sink (40,000 jobs), median of 3 | **$drain_http jobs/s** (WORKER_FETCH_BATCH=1: $drain_http_single jobs/s) |
+| worker drain, console provider (100,000 jobs), WORKER_CONCURRENCY=16, WORKER_FETCH_BATCH=8 (defaults), median of 3 | **$drain_console jobs/s** (CPU per job: $(cpu console)) |
+| the same, one job per fetch (WORKER_FETCH_BATCH=1: fetch, claim and finish a round trip each per job) | $drain_console_single jobs/s ($(cpu console1)) |
+| the same with WORKER_CONCURRENCY=32 | **$drain_console32 jobs/s** ($(cpu console32)) |
+| the same, jobs alternating between two declared channels | **$drain_channels jobs/s** ($(cpu channels)) |
+| worker drain, http provider to a local sink (40,000 jobs), median of 3 | **$drain_http jobs/s** ($(cpu http); WORKER_FETCH_BATCH=1: $drain_http_single jobs/s) |
 | event delivery to a local sink (50,000 message.received events, one endpoint, EVENTS_CONCURRENCY=16, signed) | **$drain_events events/s** |
 | heap allocations per request (every allocation of serve, counted by its malloc, jemalloc: \`ops/scripts/bench-allocs.sh\`; the difference of two runs of 1,000 and 6,000 requests; bytes in size classes) | GET /healthz **$(alloc get 2)** ($(alloc get 3) bytes); single-message ingest **$(alloc ingest 2)** ($(alloc ingest 3) bytes); batch of 100 **$(awk -v a="$(alloc batch100 2)" 'BEGIN {printf "%.1f", a / 100}') per message** ($(alloc batch100 2) per request) |
 | Redis instructions per single-message request (user space; Redis under callgrind, \`ops/scripts/bench-redis-single.sh\`: 300 then 600 requests, the difference; repeats within about 1%) | **$redis_single** |
