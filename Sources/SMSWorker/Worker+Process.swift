@@ -186,12 +186,16 @@ extension Worker {
     private func claimCall(_ shard: RedisKeys, _ item: Routed) -> RedisCommand {
         // The one opt-out confirmation is meant for a number that has just opted out.
         let number = item.job.intent == .optOut ? "" : item.job.to
-        return WorkerScripts.claim.call(
-            keys: [self.processingKeys[shard.index], shard.sent(item.job.id), self.optOutKey(item.job, shard)].map { RedisArgument($0) },
-            arguments: [
-                RedisArgument(bytes: item.raw), RedisArgument(self.configuration.workerID),
-                RedisArgument(self.configuration.sendLeaseMS), RedisArgument(number),
-            ])
+        // written straight into one buffer: this and the sent transaction run once per job
+        var call = RedisCommandBuilder(evaluating: WorkerScripts.claim, keys: 3, arguments: 4, capacity: item.raw.count + 256)
+        call.append(self.processingKeys[shard.index])
+        call.append(shard.sent(item.job.id))
+        call.append(self.optOutKey(item.job, shard))
+        call.append(item.raw)
+        call.append(self.configuration.workerID)
+        call.append(self.configuration.sendLeaseMS)
+        call.append(number)
+        return call.command
     }
 
     /// Takes this channel's turn (GCRA per channel, shared by all workers). A short wait is slept here; past
@@ -281,11 +285,19 @@ extension Worker {
     {
         let record = self.sendRecord(job: job, channel: channel, providerID: providerID, error: nil)
         let event = self.outcomeEvent(job, sent: true, providerID: providerID, error: nil, shard: shard)
-        var transaction = [
-            RedisCommand("MULTI"),
-            RedisCommand("LREM", RedisArgument(self.processingKeys[shard.index]), -1, RedisArgument(bytes: raw)),
-            RedisCommand("SET", RedisArgument(shard.sent(job.id)), "1", "EX", RedisArgument(self.configuration.sentMarkerTTL)),
-        ]
+        // the per-job commands written straight into their buffers, without an array per argument
+        var remove = RedisCommandBuilder(count: 4, capacity: raw.count + 96)
+        remove.append("LREM")
+        remove.append(self.processingKeys[shard.index])
+        remove.append("-1")
+        remove.append(raw)
+        var marker = RedisCommandBuilder(count: 5, capacity: 128)
+        marker.append("SET")
+        marker.append(shard.sent(job.id))
+        marker.append("1")
+        marker.append("EX")
+        marker.append(self.configuration.sentMarkerTTL)
+        var transaction = [Self.multi, remove.command, marker.command]
         if job.kind == .message {  // an API message's record follows its fate (replies have none)
             let message = RedisArgument(shard.message(job.id))
             transaction.append(RedisCommand(
@@ -296,12 +308,26 @@ extension Worker {
         for key in event?.keys ?? [] {
             transaction.append(RedisCommand("LPUSH", RedisArgument(key), RedisArgument(bytes: event?.entry ?? [])))
         }
-        transaction.append(RedisCommand(
-            "XADD", RedisArgument(shard.audit), "MAXLEN", "~", RedisArgument(self.auditMaxLength), "*",
-            "event", "send", "decision", "sent", "data", RedisArgument(bytes: record)))
-        transaction.append(RedisCommand("EXEC"))
+        var audit = RedisCommandBuilder(count: 12, capacity: record.count + 160)
+        audit.append("XADD")
+        audit.append(shard.audit)
+        audit.append("MAXLEN")
+        audit.append("~")
+        audit.append(self.auditMaxLength)
+        audit.append("*")
+        audit.append("event")
+        audit.append("send")
+        audit.append("decision")
+        audit.append("sent")
+        audit.append("data")
+        audit.append(record)
+        transaction.append(audit.command)
+        transaction.append(Self.exec)
         return transaction
     }
+
+    private static let multi = RedisCommand("MULTI")
+    private static let exec = RedisCommand("EXEC")
 
     /// Commits the finishing transactions of sent jobs in one round trip (retried while Redis is away), in a task of
     /// its own: the drain deadline's cancellation must not leave a sent job to be sent again.
