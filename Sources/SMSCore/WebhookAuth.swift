@@ -36,10 +36,11 @@ public struct WebhookAuth: Sendable, Hashable {
 
     public var mode: Mode
     public var secrets: [String] {
-        didSet { self.standardWebhooksKeys = self.secrets.map(Signatures.standardWebhooksKey) }
+        didSet { self.signers = self.secrets.map(StandardWebhooksSigner.init(secret:)) }
     }
-    /// The secrets' key bytes for Standard Webhooks (a `whsec_` secret's base64 decoded): once, not per request.
-    private var standardWebhooksKeys: [[UInt8]]
+    /// The secrets' Standard Webhooks signers (a `whsec_` secret's base64 decoded, the HMAC keyed): once, not per
+    /// request.
+    private var signers: [StandardWebhooksSigner]
     public var toleranceSeconds: Int
     /// The URL providers call, without a trailing slash (`https://hooks.example.com`): Twilio signs it.
     public var publicBaseURL: String?
@@ -47,7 +48,7 @@ public struct WebhookAuth: Sendable, Hashable {
     public init(mode: Mode, secrets: [String] = [], toleranceSeconds: Int = 300, publicBaseURL: String? = nil) {
         self.mode = mode
         self.secrets = secrets.filter { !$0.isEmpty }
-        self.standardWebhooksKeys = self.secrets.map(Signatures.standardWebhooksKey)
+        self.signers = self.secrets.map(StandardWebhooksSigner.init(secret:))
         self.toleranceSeconds = toleranceSeconds
         self.publicBaseURL = publicBaseURL
     }
@@ -96,8 +97,8 @@ public struct WebhookAuth: Sendable, Hashable {
             guard given.count <= Self.maxSignatures else {
                 return Failure(reason: "bad_signature", message: "more than \(Self.maxSignatures) signatures in webhook-signature")
             }
-            for key in self.standardWebhooksKeys {
-                let expected = Signatures.standardWebhooks(key: key, id: id, timestamp: timestamp, body: r.body)
+            for signer in self.signers {
+                let expected = signer.sign(id: id, timestamp: timestamp, body: r.body)
                 if given.contains(where: { Signatures.constantTimeEquals(String($0), expected) }) { return nil }
             }
             return Failure(reason: "bad_signature", message: "webhook-signature does not match")

@@ -9,8 +9,8 @@ import Synchronization
 public struct EventTarget: Sendable {
     public let name: String
     public let url: String
-    /// The signing keys of the secrets, decoded once.
-    let keys: [[UInt8]]
+    /// The secrets' signers, their keys decoded and set up once.
+    let signers: [StandardWebhooksSigner]
     public let types: Set<EventType>
     let delivered: Counter
     let retried: Counter
@@ -22,7 +22,7 @@ public struct EventTarget: Sendable {
     public init(name: String, url: String, secrets: [String], types: Set<EventType>) {
         self.name = name
         self.url = url
-        self.keys = secrets.map(Signatures.standardWebhooksKey)
+        self.signers = secrets.map(StandardWebhooksSigner.init(secret:))
         self.types = types
         let labels = [("endpoint", name)]
         self.delivered = Counter(label: "smshook_events_total", dimensions: labels + [("outcome", "delivered")])
@@ -35,7 +35,7 @@ public struct EventTarget: Sendable {
 
     /// `v1,<sig>` for each secret, space-separated (Standard Webhooks: the receiver accepts any of them).
     func signature(id: String, timestamp: Int, body: [UInt8]) -> String {
-        self.keys.map { Signatures.standardWebhooks(key: $0, id: id, timestamp: timestamp, body: body) }
+        self.signers.map { $0.sign(id: id, timestamp: timestamp, body: body) }
             .joined(separator: " ")
     }
 }

@@ -93,7 +93,7 @@ extension HTTPSender {
                 return formRequest(fields, headers: [("Authorization", auth)])
             }, interpret: ProviderResponses.twilio)
         case .http:
-            let key = Signatures.standardWebhooksKey(p.httpSecret)
+            let signer = StandardWebhooksSigner(secret: p.httpSecret)
             return HTTPSender(name: "http", client: client(p.httpURL), timeout: timeout, build: { job in
                 var w = JSONWriter()
                 w.beginObject()
@@ -106,7 +106,7 @@ extension HTTPSender {
                 let timestamp = Int(Date().timeIntervalSince1970)
                 let headers = [
                     ("Content-Type", "application/json"), ("webhook-id", job.id), ("webhook-timestamp", String(timestamp)),
-                    ("webhook-signature", Signatures.standardWebhooks(key: key, id: job.id, timestamp: timestamp, body: body)),
+                    ("webhook-signature", signer.sign(id: job.id, timestamp: timestamp, body: body)),
                 ]
                 return (headers, body)
             }, interpret: ProviderResponses.http)

@@ -25,6 +25,27 @@ import Testing
         #expect(auth.verify(bad, now: 0)?.reason == "bad_signature")
     }
 
+    /// One signer keeps its keyed state untouched: reused, from many tasks at once, each signature is the spec's.
+    @Test func standardWebhooksSignerReused() async {
+        let signer = StandardWebhooksSigner(secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        let body = Array(#"{"test": 2432232314}"#.utf8)
+        let vector = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        #expect(signer.sign(id: "other", timestamp: 1, body: []) != vector)
+        #expect(signer.sign(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1614265330, body: body) == vector)
+        let signatures = await withTaskGroup(of: String.self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    i % 2 == 0
+                        ? signer.sign(id: "msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp: 1614265330, body: body)
+                        : signer.sign(id: "msg_\(i)", timestamp: i, body: body)
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(signatures.filter { $0 == vector }.count == 32)
+        #expect(Set(signatures).count == 33)
+    }
+
     @Test func standardWebhooksPublishedVector() {
         let body = Array(#"{"test": 2432232314}"#.utf8)
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
