@@ -4,8 +4,9 @@ import Foundation
 /// Webhook signatures. Pure.
 public enum Signatures {
     /// Standard Webhooks: `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>`; a `whsec_` secret is base64.
+    /// One signature; to sign many with one secret, keep a `StandardWebhooksSigner`.
     public static func standardWebhooks(secret: String, id: String, timestamp: Int, body: [UInt8]) -> String {
-        self.standardWebhooks(key: self.standardWebhooksKey(secret), id: id, timestamp: timestamp, body: body)
+        StandardWebhooksSigner(secret: secret).sign(id: id, timestamp: timestamp, body: body)
     }
 
     /// The key bytes of a Standard Webhooks secret (`whsec_` + base64, else the text itself): decode them once, sign
@@ -15,10 +16,6 @@ public enum Signatures {
             return Array(decoded)
         }
         return Array(secret.utf8)
-    }
-
-    public static func standardWebhooks(key: [UInt8], id: String, timestamp: Int, body: [UInt8]) -> String {
-        StandardWebhooksSigner(key: key).sign(id: id, timestamp: timestamp, body: body)
     }
 }
 

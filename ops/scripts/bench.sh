@@ -196,12 +196,13 @@ echo "worker drain"
 # drain NAME ARGS...: the median jobs/s of 3 runs of bench-worker.sh ARGS (environment passed through); the median
 # run's CPU per job ("worker X us, Redis Y us") goes to $dir/cpu-NAME
 drain() {
-    local name=$1 median
+    local name=$1 line
     shift
     for _ in 1 2 3; do "$here/bench-worker.sh" "$@" | tee -a /dev/stderr; done >"$dir/runs-$name"
-    median=$(awk '{print $(NF-1), NR}' "$dir/runs-$name" | sort -n | sed -n 2p | awk '{print $2}')
-    sed -n "${median}p" "$dir/runs-$name" | sed 's/.*CPU per job: \(worker [0-9.]* us, Redis [0-9.]* us\).*/\1/' >"$dir/cpu-$name"
-    sed -n "${median}p" "$dir/runs-$name" | awk '{print $(NF-1)}'
+    line=$(awk '{print $(NF-1), NR}' "$dir/runs-$name" | sort -n | sed -n 2p | awk '{print $2}')
+    line=$(sed -n "${line}p" "$dir/runs-$name")
+    echo "$line" | sed 's/.*CPU per job: \(worker [0-9.]* us, Redis [0-9.]* us\).*/\1/' >"$dir/cpu-$name"
+    echo "$line" | awk '{print $(NF-1)}'
 }
 drain_console=$(drain console "$bin" 100000 console "$rport")
 drain_console_single=$(WORKER_FETCH_BATCH=1 drain console1 "$bin" 100000 console "$rport")
